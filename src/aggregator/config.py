@@ -1,0 +1,215 @@
+"""One typed settings object: defaults < TOML file < AGGREGATOR_* environment < overrides."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from aggregator.errors import ConfigError
+
+ENV_PREFIX = "AGGREGATOR_"
+CONFIG_ENV = "AGGREGATOR_CONFIG"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the aggregator, with its default and a one-line help.
+
+    Build it with :func:`load_settings`; never construct it from scattered globals.
+    """
+
+    data_dir: str = _setting(
+        "instance", "Folder holding the SQLite database and the search index.")
+    database_url: str = _setting(
+        "", "SQLAlchemy URL of the store; empty means SQLite in data_dir "
+            "(e.g. postgresql+psycopg://user@host/db).")
+    network_name: str = _setting("Union catalogue", "Name of the library network.")
+    contact_email: str = _setting(
+        "", "Contact address sent in the User-Agent so repository managers can reach you.")
+    user_agent: str = _setting(
+        "aggregator/0.1 (OAI-PMH union catalogue harvester)",
+        "User-Agent sent with every request (the contact is appended).")
+    connect_timeout: float = _setting(10.0, "Seconds to wait for a TCP/TLS connection.")
+    read_timeout: float = _setting(60.0, "Seconds to wait for the next bytes of a response.")
+    max_retries: int = _setting(4, "Retries of one request after a transient failure.")
+    backoff_base: float = _setting(
+        2.0, "First retry delay in seconds without Retry-After; doubles each time, with jitter.")
+    retry_after_cap: float = _setting(
+        3600.0, "Longest Retry-After honoured, in seconds; longer asks end the run for later.")
+    max_consecutive_503: int = _setting(
+        5, "Give up a request after this many 503/429 answers in a row.")
+    request_delay: float = _setting(
+        0.0, "Pause in seconds between two requests to the same host (politeness).")
+    max_response_bytes: int = _setting(
+        50 * 1024 * 1024, "Largest response body accepted, counted after decompression.")
+    max_redirects: int = _setting(5, "Redirects followed for one request.")
+    allow_networks: tuple[str, ...] = _setting(
+        (), "CIDR networks harvest requests may reach although they are loopback, private, "
+            "link-local or multicast (comma-separated in the environment).")
+    verify_tls: bool = _setting(True, "Verify TLS certificates of member endpoints.")
+    window_months: int = _setting(
+        1, "Size in months of the date windows of a large first harvest; 0 disables windows.")
+    window_threshold: int = _setting(
+        10000, "A first harvest is split into date windows when completeListSize exceeds this.")
+    overlap_seconds: int = _setting(
+        120, "Overlap subtracted from the next incremental `from` at seconds granularity.")
+    reconcile_max_share: float = _setting(
+        0.30, "A full harvest refuses to mark more than this share of a source's records "
+              "as vanished at once.")
+    max_pages_per_run: int = _setting(
+        100000, "Hard cap on pages fetched in one run of one source (loop guard).")
+    empty_pages_limit: int = _setting(
+        3, "Stop a list after this many consecutive pages that bring no new identifier.")
+    default_every: str = _setting(
+        "24h", "Default harvest interval of a new source (e.g. 6h, 1d, 30m).")
+    log_level: str = _setting("INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to use: the setting, or SQLite under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'aggregator.sqlite3'}"
+
+    @property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``allow_networks`` parsed into network objects."""
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.allow_networks)
+
+    @property
+    def full_user_agent(self) -> str:
+        """The User-Agent header, naming the contact when one is set."""
+        if self.contact_email:
+            return f"{self.user_agent} +mailto:{self.contact_email}"
+        return self.user_agent
+
+
+def setting_help() -> dict[str, tuple[Any, str]]:
+    """Return ``{name: (default, help)}`` for every setting (used by docs and tests)."""
+    return {f.name: (f.default, f.metadata["help"]) for f in fields(Settings)}
+
+
+def _as_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _as_networks(raw: Any) -> tuple[str, ...]:
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    out = []
+    for item in items:
+        item = str(item).strip()
+        if item:
+            ipaddress.ip_network(item, strict=False)  # raises ValueError on garbage
+            out.append(item)
+    return tuple(out)
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    """Convert a TOML or environment value to the setting's type, or raise ConfigError."""
+    converters: dict[Any, Callable[[Any], Any]] = {
+        "str": str,
+        "int": lambda v: int(v) if not isinstance(v, bool) else _fail(),
+        "float": lambda v: float(v) if not isinstance(v, bool) else _fail(),
+        "bool": lambda v: v if isinstance(v, bool) else _as_bool(str(v)),
+        "tuple[str, ...]": _as_networks,
+    }
+    try:
+        return converters[kind](raw)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"setting {name!r}: bad value {raw!r} ({exc or 'wrong type'})") from exc
+
+
+def _fail() -> Any:
+    raise TypeError("wrong type")
+
+
+def _validate(settings: Settings) -> Settings:
+    checks: list[tuple[str, bool]] = [
+        ("connect_timeout", settings.connect_timeout > 0),
+        ("read_timeout", settings.read_timeout > 0),
+        ("max_retries", settings.max_retries >= 0),
+        ("backoff_base", settings.backoff_base >= 0),
+        ("retry_after_cap", settings.retry_after_cap >= 0),
+        ("max_consecutive_503", settings.max_consecutive_503 >= 1),
+        ("request_delay", settings.request_delay >= 0),
+        ("max_response_bytes", settings.max_response_bytes >= 1024),
+        ("max_redirects", settings.max_redirects >= 0),
+        ("window_months", settings.window_months >= 0),
+        ("window_threshold", settings.window_threshold >= 0),
+        ("overlap_seconds", settings.overlap_seconds >= 0),
+        ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
+        ("max_pages_per_run", settings.max_pages_per_run >= 1),
+        ("empty_pages_limit", settings.empty_pages_limit >= 1),
+        ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}),
+    ]
+    for name, ok in checks:
+        if not ok:
+            raise ConfigError(f"setting {name!r}: bad value {getattr(settings, name)!r}")
+    from aggregator.schedule import parse_interval  # late: keeps config import-light
+
+    try:
+        parse_interval(settings.default_every)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'default_every': {exc}") from exc
+    return settings
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings: defaults < TOML file < ``AGGREGATOR_*`` environment < overrides.
+
+    Args:
+        config_file: a TOML file; when ``None`` the ``AGGREGATOR_CONFIG`` variable names it.
+        environ: the environment to read (``os.environ`` by default).
+        **overrides: values that win over everything (tests use this).
+
+    Raises:
+        ConfigError: an unknown key, a missing file or a value of the wrong shape.
+    """
+    env = os.environ if environ is None else environ
+    kinds = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = config_file if config_file is not None else env.get(CONFIG_ENV) or None
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {str(path)!r} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+        table = data.get("aggregator", data)
+        for key, raw in table.items():
+            if key not in kinds:
+                raise ConfigError(f"config file {str(path)!r}: unknown setting {key!r}")
+            values[key] = _coerce(key, kinds[key], raw)
+
+    for name, kind in kinds.items():
+        raw_env = env.get(ENV_PREFIX + name.upper())
+        if raw_env is not None:
+            values[name] = _coerce(name, kind, raw_env)
+
+    for key, raw in overrides.items():
+        if key not in kinds:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = raw if not isinstance(raw, str) else _coerce(key, kinds[key], raw)
+
+    return _validate(replace(Settings(), **values))

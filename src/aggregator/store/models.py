@@ -1,0 +1,160 @@
+"""SQLAlchemy 2 models of the store: Member, Source, Record, HarvestRun, ChangeCounter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (timezone-aware)."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Member(Base):
+    """A library or institution of the network."""
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    homepage: Mapped[str | None] = mapped_column(String(2000))
+    city: Mapped[str | None] = mapped_column(String(200))
+    province: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(32))  # public, university, school, special
+    contact: Mapped[str | None] = mapped_column(String(300))
+    logo: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # pending|active|suspended|removed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    sources: Mapped[list[Source]] = relationship(back_populates="member", order_by="Source.id")
+
+
+class Source(Base):
+    """One OAI-PMH endpoint (base URL + prefix + optional set) of a member."""
+
+    __tablename__ = "source"
+    __table_args__ = (UniqueConstraint("base_url", "metadata_prefix", "set_spec",
+                                       name="uq_source_endpoint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    base_url: Mapped[str] = mapped_column(String(2000))
+    metadata_prefix: Mapped[str] = mapped_column(String(64), default="oai_dc")
+    set_spec: Mapped[str] = mapped_column(String(500), default="")  # "" = whole repository
+    every_seconds: Mapped[int] = mapped_column(Integer, default=86400)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|paused|removed
+
+    # Identify snapshot
+    repository_name: Mapped[str | None] = mapped_column(String(500))
+    granularity: Mapped[str | None] = mapped_column(String(32))  # "day" | "seconds"
+    earliest_datestamp: Mapped[str | None] = mapped_column(String(64))
+    deleted_record: Mapped[str | None] = mapped_column(String(16))
+    identify: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    # What the server really accepts (learned while harvesting)
+    use_day_granularity: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_filter: Mapped[bool] = mapped_column(Boolean, default=True)  # False: no from/until
+
+    # Incremental cursor: the next run's `from` before the overlap is subtracted
+    cursor_from: Mapped[str | None] = mapped_column(String(64))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Resumable checkpoint (JSON written with each page's records) and lease
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="sources")
+
+
+class Record(Base):
+    """One harvested record, unique on (source, OAI identifier)."""
+
+    __tablename__ = "record"
+    __table_args__ = (
+        UniqueConstraint("source_id", "identifier", name="uq_record_source_identifier"),
+        Index("ix_record_change_seq", "change_seq"),
+        Index("ix_record_source_seen", "source_id", "last_seen_pass"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(1000))
+    datestamp: Mapped[str | None] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_specs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    metadata_prefix: Mapped[str] = mapped_column(String(64))
+    metadata_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(40))
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seen_pass: Mapped[int | None] = mapped_column(Integer)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HarvestRun(Base):
+    """One run of one source: what was asked, what came back, what went wrong."""
+
+    __tablename__ = "harvest_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"),
+                                           index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # incremental|full|reconcile
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    # running|ok|partial|failed|interrupted
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resumed_from: Mapped[int | None] = mapped_column(Integer)
+    response_date: Mapped[str | None] = mapped_column(String(64))  # first responseDate
+    request_from: Mapped[str | None] = mapped_column(String(64))
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    complete_list_size: Mapped[int | None] = mapped_column(Integer)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    owner: Mapped[str | None] = mapped_column(String(200))
+
+
+class ChangeCounter(Base):
+    """A single row handing out ``change_seq`` values; its row lock orders commits."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+MEMBER_KINDS = ("public", "university", "school", "special")

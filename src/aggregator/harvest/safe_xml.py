@@ -1,0 +1,189 @@
+"""The one place where untrusted bytes become an lxml tree: a strict, XXE-safe parser."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from typing import Protocol
+
+# lxml ships no type information and lxml-stubs lags behind lxml 6; this module is the
+# typed boundary: everything leaving it is described by XMLElement below.
+from lxml import etree  # type: ignore[import-untyped]
+
+from aggregator.errors import ForbiddenXML, MalformedXML
+
+__all__ = [
+    "XMLElement",
+    "is_element",
+    "new_parser",
+    "parse_bytes",
+    "serialise",
+]
+
+
+class XMLElement(Protocol):
+    """The part of an lxml element that the OAI parsing code relies on."""
+
+    @property
+    def tag(self) -> object:
+        """A ``{namespace}local`` str for elements; a factory for comments and PIs."""
+
+    @property
+    def text(self) -> str | None:
+        """Text before the first child, or None."""
+
+    def get(self, key: str) -> str | None:
+        """Return an attribute value by (Clark) name, or None."""
+
+    def __iter__(self) -> Iterator[XMLElement]:
+        """Iterate over the direct children (elements, comments and PIs)."""
+
+# Markers libxml2 uses when it ran out of input rather than meeting a bad byte.
+_EOF_MESSAGES = (
+    "premature end of data",
+    "endtag: '</' not found",
+    "document is empty",
+    "couldn't find end of start tag",
+)
+_NOT_EOF_MESSAGES = ("extra content at the end",)
+
+# One prolog item: whitespace, a processing instruction, a comment or a DOCTYPE start.
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->|<!(?i:doctype)", re.DOTALL)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# Distance from the end of the input within which an error counts as "at EOF".
+_EOF_SLACK = 4
+
+_local = threading.local()
+
+
+def new_parser() -> object:
+    """Return a new strict parser (an opaque object to pass to :func:`parse_bytes`).
+
+    Callers about to parse many small documents right after a very large one should
+    use their own parser: a parser that has just read tens of megabytes stays several
+    times slower on small inputs.
+    """
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        recover=False,
+        remove_blank_text=False,
+    )
+
+
+def _parser() -> object:
+    """Return this thread's strict parser (lxml parsers must not be shared by threads)."""
+    parser: object = getattr(_local, "parser", None)
+    if parser is None:
+        parser = new_parser()
+        _local.parser = parser
+    return parser
+
+
+def _refuse_doctype_in_prolog(data: bytes) -> None:
+    """Raise ForbiddenXML when a DOCTYPE appears before the root element."""
+    pos = 0
+    for bom in _BOMS:
+        if data.startswith(bom):
+            pos = len(bom)
+            break
+    size = len(data)
+    while pos < size:
+        match = _PROLOG_ITEM.match(data, pos)
+        if match is None:
+            return
+        if match.group().startswith(b"<!") and not match.group().startswith(b"<!--"):
+            raise ForbiddenXML(
+                "document declares a DOCTYPE, which OAI-PMH responses never need",
+                sample=_text(data[match.start() : match.start() + 120]),
+            )
+        pos = match.end()
+
+
+def _text(chunk: bytes) -> str:
+    """Decode a short byte sample for a report, never failing."""
+    return chunk.decode("utf-8", errors="replace")
+
+
+def _line_start(data: bytes, line: int) -> int | None:
+    """Return the byte offset where 1-based ``line`` starts, or None past the end."""
+    if line <= 1:
+        return 0
+    match = re.match(rb"(?:[^\n]*\n){%d}" % (line - 1), data)
+    return match.end() if match else None
+
+
+def _error_offset(data: bytes, line: int, column: int) -> int:
+    """Approximate byte offset of a libxml2 (line, column) position."""
+    start = _line_start(data, line)
+    if start is None:
+        return len(data)
+    return min(len(data), start + max(column - 1, 0))
+
+
+def _is_at_eof(message: str, data: bytes, offset: int) -> bool:
+    """Decide whether a syntax error was caused by running out of input."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in _NOT_EOF_MESSAGES):
+        return False
+    if any(marker in lowered for marker in _EOF_MESSAGES):
+        return True
+    return offset >= len(data.rstrip()) - _EOF_SLACK
+
+
+def parse_bytes(data: bytes, *, parser: object | None = None) -> XMLElement:
+    """Parse untrusted bytes strictly and return the root element.
+
+    The parser never resolves entities, never touches the network, never loads a DTD
+    and keeps libxml2's size and depth limits (so oversized input fails loudly instead
+    of being truncated). A DOCTYPE is refused outright.
+
+    Args:
+        data: the complete document as bytes (the XML declaration decides the encoding).
+        parser: a parser from :func:`new_parser` (not shared between threads); by
+            default a per-thread one.
+
+    Returns:
+        The root element.
+
+    Raises:
+        ForbiddenXML: the document carries a DOCTYPE.
+        MalformedXML: the document is not well-formed XML; ``at_eof`` tells whether
+            the input simply ended too early (a truncated response).
+    """
+    _refuse_doctype_in_prolog(data)
+    try:
+        root = etree.fromstring(data, parser if parser is not None else _parser())
+    except etree.XMLSyntaxError as exc:
+        message = str(exc.msg or exc)
+        line, column = exc.position if exc.position else (0, 0)
+        offset = _error_offset(data, line, column)
+        sample = _text(data[max(0, offset - 80) : offset + 120])
+        at_eof = _is_at_eof(message, data, offset)
+        raise MalformedXML(message, sample=sample, at_eof=at_eof) from exc
+    except ValueError as exc:  # e.g. a str with an encoding declaration
+        raise MalformedXML(str(exc)) from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise ForbiddenXML("document declares a DOCTYPE, which OAI-PMH responses never need")
+    element: XMLElement = root
+    return element
+
+
+def is_element(node: XMLElement) -> bool:
+    """Return True for elements (False for comments, PIs and entity nodes)."""
+    return isinstance(node.tag, str)
+
+
+def serialise(element: XMLElement) -> bytes:
+    """Serialise one element as UTF-8 without its tail.
+
+    lxml writes every namespace declaration in scope at the element, including those
+    declared on ancestors (``<record>``, the root), so the result stands on its own.
+    """
+    out: bytes = etree.tostring(element, encoding="utf-8", with_tail=False)
+    return out

@@ -15,8 +15,8 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -46,7 +46,8 @@ class Member(Base):
     kind: Mapped[str | None] = mapped_column(String(32))  # public, university, school, special
     contact: Mapped[str | None] = mapped_column(String(300))
     logo: Mapped[str | None] = mapped_column(String(2000))
-    status: Mapped[str] = mapped_column(String(16), default="active")  # pending|active|suspended|removed
+    # pending | active | suspended | removed
+    status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     sources: Mapped[list[Source]] = relationship(back_populates="member", order_by="Source.id")
@@ -101,7 +102,11 @@ class Record(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "identifier", name="uq_record_source_identifier"),
         Index("ix_record_change_seq", "change_seq"),
-        Index("ix_record_source_seen", "source_id", "last_seen_pass"),
+        # Live records only: reconcile finds the unseen ones here, and the per-page lookup
+        # (source_id, identifier IN ...) cannot mistake it for the unique index when the
+        # planner's statistics are stale during a first big harvest.
+        Index("ix_record_source_seen", "source_id", "last_seen_pass",
+              sqlite_where=text("deleted = 0"), postgresql_where=text("NOT deleted")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

@@ -71,7 +71,8 @@ class Settings:
         3, "Stop a list after this many consecutive pages that bring no new identifier.")
     default_every: str = _setting(
         "24h", "Default harvest interval of a new source (e.g. 6h, 1d, 30m).")
-    log_level: str = _setting("INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).")
+    log_level: str = _setting(
+        "WARNING", "Logging level (DEBUG, INFO, WARNING, ERROR); INFO adds one line per harvest.")
 
     @property
     def resolved_database_url(self) -> str:

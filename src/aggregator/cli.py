@@ -1,0 +1,329 @@
+"""The `aggregator` command line: init, members, sources, check, harvest, demo."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import click
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from aggregator.config import Settings, load_settings
+from aggregator.console import ProgressLine, table
+from aggregator.errors import AggregatorError, FetchError, UserInputError
+from aggregator.harvest.netguard import address_allowed, validate_url
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class Context:
+    """Lazily built settings and engine shared by the commands of one invocation."""
+
+    def __init__(self, config_file: str | None, verbose: int) -> None:
+        self.config_file = config_file
+        self.verbose = verbose
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+            level = "DEBUG" if self.verbose > 1 else self._settings.log_level.upper()
+            logging.basicConfig(level=getattr(logging, level),
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return self._settings
+
+    def engine(self, *, require: bool = True) -> Engine:
+        if self._engine is None:
+            from aggregator.store.db import make_engine, require_schema
+
+            self._engine = make_engine(self.settings)
+            if require:
+                require_schema(self._engine)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine()) as session, session.begin():
+            yield session
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print a one-line error to stderr and exit."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def checked_url(url: str, settings: Settings) -> str:
+    """Validate an endpoint URL typed by a user: scheme, host, no credentials, and no
+    literal address in a forbidden network (names are checked again at connect time)."""
+    url = validate_url(url)
+    host = urlsplit(url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url
+    if not address_allowed(str(address), settings.allowed_networks):
+        raise UserInputError(f"refused {url}: {address} is not a public address "
+                             "(allow its network with the allow_networks setting)")
+    return url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="TOML settings file (default: $AGGREGATOR_CONFIG).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="aggregator")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
+    """Harvest a network of libraries over OAI-PMH into one union catalogue."""
+    ctx.obj = Context(config_file, verbose)
+
+
+@cli.command()
+@click.pass_obj
+def init(obj: Context) -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    from aggregator.store.db import init_schema
+
+    revision = init_schema(obj.engine(require=False))
+    click.echo(f"schema ready at revision {revision} ({_safe_url(obj.settings)})")
+
+
+# -- members and sources ------------------------------------------------------------
+
+
+@cli.group()
+def members() -> None:
+    """Add, list and remove member libraries."""
+
+
+@members.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The member's display name.")
+@click.option("--homepage", help="The member's web site.")
+@click.option("--url", "base_url", help="OAI-PMH base URL: also adds the member's first source.")
+@click.option("--prefix", default="oai_dc", show_default=True,
+              help="metadataPrefix of that source.")
+@click.option("--set", "set_spec", default="",
+              help="setSpec of that source (whole repository if empty).")
+@click.option("--every", default=None, help="Harvest interval of that source, e.g. 6h, 1d.")
+@click.pass_obj
+def members_add(obj: Context, slug: str, name: str, homepage: str | None, base_url: str | None,
+                prefix: str, set_spec: str, every: str | None) -> None:
+    """Add member SLUG (and its first source with --url)."""
+    from aggregator.store import catalog
+
+    if homepage:
+        homepage = validate_url(homepage)
+    url = checked_url(base_url, obj.settings) if base_url else None
+    with obj.session() as session:
+        catalog.add_member(session, slug, name, homepage=homepage)
+        if url:
+            catalog.add_source(session, slug, url, metadata_prefix=prefix, set_spec=set_spec,
+                               every=every or obj.settings.default_every)
+    click.echo(f"added member {slug}" + (f" with source {url}" if url else ""))
+
+
+@members.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
+@click.pass_obj
+def members_list(obj: Context, as_json: bool) -> None:
+    """List the members with their sources and live records."""
+    from aggregator.store import catalog
+
+    with obj.session() as session:
+        rows = catalog.list_members(session)
+    if as_json:
+        click.echo(json.dumps([_plain(r) for r in rows], indent=2, default=str))
+        return
+    click.echo(table([(r.slug, r.name, r.status, r.sources, r.records) for r in rows],
+                     ["slug", "name", "status", "sources", "records"]))
+
+
+@members.command("remove")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def members_remove(obj: Context, slug: str, yes: bool) -> None:
+    """Remove member SLUG: its sources stop and its records become deletions."""
+    from aggregator.store import catalog
+
+    with obj.session() as session:
+        catalog.get_member(session, slug)
+    if not yes and not click.confirm(f"Remove member {slug!r} and mark all its records "
+                                     "deleted?", default=False):
+        fail("nothing removed", EXIT_FAILED)
+    with obj.session() as session:
+        count = catalog.remove_member(session, slug)
+    click.echo(f"removed member {slug}; {count} records marked deleted")
+
+
+@cli.group()
+def sources() -> None:
+    """Add and list the OAI-PMH endpoints of members."""
+
+
+@sources.command("add")
+@click.argument("slug")
+@click.argument("base_url")
+@click.option("--prefix", default="oai_dc", show_default=True, help="metadataPrefix to harvest.")
+@click.option("--set", "set_spec", default="",
+              help="setSpec to harvest (whole repository if empty).")
+@click.option("--every", default=None,
+              help="Harvest interval, e.g. 30m, 6h, 1d (default from settings).")
+@click.pass_obj
+def sources_add(obj: Context, slug: str, base_url: str, prefix: str, set_spec: str,
+                every: str | None) -> None:
+    """Add an endpoint BASE_URL to member SLUG."""
+    from aggregator.store import catalog
+
+    url = checked_url(base_url, obj.settings)
+    with obj.session() as session:
+        catalog.add_source(session, slug, url, metadata_prefix=prefix, set_spec=set_spec,
+                           every=every or obj.settings.default_every)
+    click.echo(f"added source {url} ({prefix}{' set ' + set_spec if set_spec else ''}) to {slug}")
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
+@click.pass_obj
+def sources_list(obj: Context, as_json: bool) -> None:
+    """List every source with its schedule and last harvest."""
+    from aggregator.store import catalog
+
+    with obj.session() as session:
+        rows = catalog.list_sources(session)
+    if as_json:
+        click.echo(json.dumps([_plain(r) for r in rows], indent=2, default=str))
+        return
+    click.echo(table([(r.id, r.member, r.base_url, r.prefix, r.set_spec, r.every, r.records,
+                       r.last_run_status or "never") for r in rows],
+                     ["id", "member", "base url", "prefix", "set", "every", "records", "last run"]))
+
+
+# -- check and harvest ----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("base_url")
+@click.option("--prefix", help="metadataPrefix for the sample page (default oai_dc).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def check(obj: Context, base_url: str, prefix: str | None, as_json: bool) -> None:
+    """Probe an OAI-PMH endpoint and report what its manager should fix."""
+    from aggregator.harvest.check import check_endpoint
+
+    report = check_endpoint(checked_url(base_url, obj.settings), obj.settings, prefix)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(f"endpoint: {report.base_url}")
+        for key, value in report.info.items():
+            click.echo(f"  {key}: {value}")
+        for line in report.errors:
+            click.echo(f"ERROR    {line}")
+        for line in report.warnings:
+            click.echo(f"WARNING  {line}")
+        click.echo("result: " + ("usable" if not report.errors else
+                                 f"{len(report.errors)} error(s) to fix"))
+    if report.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Harvest every active source.")
+@click.option("--full", is_flag=True, help="Ignore the incremental cursor, harvest everything "
+                                           "and mark records that vanished as deleted.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source on stdout.")
+@click.pass_obj
+def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_json: bool) -> None:
+    """Harvest the sources of members SLUGS (or --all)."""
+    from aggregator.pipeline import sync_source
+    from aggregator.store import catalog
+
+    if not slugs and not all_:
+        fail("name members to harvest, or use --all")
+    engine = obj.engine()
+    with obj.session() as session:
+        source_ids = catalog.sources_for(session, list(slugs) or None, all_)
+    if not source_ids:
+        fail("no active source to harvest; add one with `aggregator sources add`", EXIT_FAILED)
+    failed = 0
+    for source_id in source_ids:
+        progress = ProgressLine(f"source {source_id}")
+        result = sync_source(engine, obj.settings, source_id, full=full, progress=progress.update)
+        progress.finish()
+        failed += result.status == "failed"
+        if as_json:
+            click.echo(json.dumps(result.as_json()))
+        else:
+            _print_result(result.as_json())
+    sys.exit(EXIT_FAILED if failed else 0)
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("demo-instance"), show_default=True,
+              help="Folder for the demo's own SQLite store (emptied at each run).")
+@click.pass_obj
+def demo(obj: Context, data_dir: Path) -> None:
+    """Start a sample network on 127.0.0.1, register it and harvest it (works offline)."""
+    from aggregator.demo.run import run_demo
+
+    sys.exit(run_demo(obj.settings, data_dir, click.echo))
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    click.echo(f"{result['source']}: {result['status']} ({result['mode']}) — "
+               f"{result['new']} new, {result['updated']} updated, {result['deleted']} deleted, "
+               f"{result['unchanged']} unchanged; {result['pages']} pages in "
+               f"{result['seconds']:.1f}s")
+    for item in result["errors"]:
+        click.echo(f"  error: {item['message']}")
+    for item in result["warnings"][:10]:
+        click.echo(f"  warning: {item['message']}")
+    if len(result["warnings"]) > 10:
+        click.echo(f"  … and {len(result['warnings']) - 10} more warnings (see --json)")
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {k: getattr(row, k) for k in row.__dataclass_fields__}
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: one-line errors, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="aggregator", standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("aborted", EXIT_FAILED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except FetchError as exc:
+        fail(str(exc), EXIT_FAILED)
+    except (AggregatorError, UserInputError) as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"database error: {str(exc).splitlines()[0]}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+

@@ -1,0 +1,188 @@
+"""sync_source(): one source end to end (harvest → store), for the CLI, scheduler and tests."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from aggregator.config import Settings
+from aggregator.errors import AggregatorError, FetchError
+from aggregator.harvest.client import OAIClient
+from aggregator.harvest.harvester import Harvester, Outcome
+from aggregator.harvest.plan import Checkpoint, SourceSpec
+from aggregator.records import Notice
+from aggregator.store import runs
+from aggregator.store.ingest import PageWrite, reconcile, write_page
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 900
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What one run of one source did; ``as_json()`` is the CLI's ``--json`` line."""
+
+    source: str
+    source_id: int
+    status: str
+    run_id: int | None = None
+    mode: str = "incremental"
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    pages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready dict."""
+        return {
+            "source": self.source, "source_id": self.source_id, "run_id": self.run_id,
+            "mode": self.mode, "status": self.status, "new": self.new,
+            "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
+            "pages": self.pages, "bytes": self.bytes, "seconds": round(self.seconds, 3),
+            "warnings": self.warnings, "errors": self.errors,
+        }
+
+
+def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: bool = False,
+                progress: Progress | None = None,
+                client_factory: Callable[[str, Settings], OAIClient] = OAIClient) -> SyncResult:
+    """Harvest one source into the store, resuming an interrupted run if there is one.
+
+    Args:
+        engine: the store's engine (schema already initialised).
+        settings: the aggregator settings.
+        source_id: the source to harvest.
+        full: harvest everything (ignore the incremental cursor) and reconcile deletions.
+        progress: called after each page with (records so far, completeListSize or None).
+        client_factory: builds the HTTP client (tests may wrap it).
+
+    Returns:
+        The run's counts and status. Harvest problems are reported in the result, not
+        raised; only store failures raise.
+    """
+    started = time.monotonic()
+    state = runs.get_source_state(engine, source_id)
+    label = f"{state.member_slug} {state.base_url}"
+    if state.not_before is not None and state.not_before > datetime.now(UTC):
+        return SyncResult(label, source_id, "partial", warnings=[Notice(
+            "retry-later", f"the server asked us to wait until "
+                           f"{state.not_before:%Y-%m-%dT%H:%M:%SZ}").as_dict()])
+    owner = runs.lease_owner_id()
+    if not runs.acquire_lease(engine, source_id, owner, LEASE_SECONDS):
+        return SyncResult(label, source_id, "failed", errors=[Notice(
+            "busy", "another harvest of this source is running").as_dict()])
+    try:
+        result = _run(engine, settings, state, owner, full, progress, client_factory)
+    finally:
+        runs.release_lease(engine, source_id, owner)
+    result.source = label
+    result.seconds = time.monotonic() - started
+    logger.info("harvest %s: %d new, %d updated, %d deleted in %.1fs (%s)", label,
+                result.new, result.updated, result.deleted, result.seconds, result.status)
+    return result
+
+
+def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str, full: bool,
+         progress: Progress | None,
+         client_factory: Callable[[str, Settings], OAIClient]) -> SyncResult:
+    source_id = state.id
+    resumed_from = runs.interrupted_run(engine, source_id)
+    checkpoint = Checkpoint.from_json(state.checkpoint)
+    run_id = runs.start_run(engine, source_id, "full" if full else "incremental", owner,
+                            resumed_from=resumed_from)
+    pass_id = checkpoint.pass_id if checkpoint and checkpoint.pass_id else run_id
+    spec = SourceSpec(
+        base_url=state.base_url, metadata_prefix=state.metadata_prefix,
+        set_spec=state.set_spec, granularity=state.granularity,
+        earliest_datestamp=state.earliest_datestamp,
+        use_day_granularity=state.use_day_granularity, date_filter=state.date_filter,
+        cursor_from=state.cursor_from)
+    outcome = Outcome()
+    try:
+        with client_factory(state.base_url, settings) as client:
+            harvester = Harvester(client, settings, spec, mode="full" if full else "incremental",
+                                  checkpoint=checkpoint, pass_id=pass_id)
+            outcome = harvester.outcome
+            for step in harvester.steps():
+                write_page(engine, PageWrite(
+                    source_id=source_id, run_id=run_id, metadata_prefix=spec.metadata_prefix,
+                    records=step.page.records, checkpoint=step.checkpoint,
+                    page_bytes=step.nbytes, notices=step.page.notices,
+                    seen_pass=step.seen_pass, response_date=step.page.response_date,
+                    complete_list_size=step.page.complete_list_size))
+                runs.renew_lease(engine, source_id, owner, LEASE_SECONDS)
+                if progress is not None:
+                    progress(harvester.received, harvester.complete_list_size)
+    except FetchError as exc:  # Identify could not reach the host at all
+        outcome.fail("fetch", str(exc))
+    except AggregatorError as exc:
+        outcome.fail("error", str(exc))
+        runs.finish_run(engine, run_id, "failed", errors=outcome.errors,
+                        warnings=outcome.warnings)
+        raise
+    _learn(engine, source_id, outcome)
+    if outcome.complete:
+        _complete(engine, settings, state, run_id, outcome)
+    runs.finish_run(engine, run_id, outcome.status, errors=outcome.errors,
+                    warnings=outcome.warnings)
+    summary = runs.run_summary(engine, run_id)
+    return SyncResult(
+        "", source_id, summary.status, run_id=run_id, mode=summary.mode, new=summary.new,
+        updated=summary.updated, deleted=summary.deleted, unchanged=summary.unchanged,
+        pages=summary.pages, bytes=summary.bytes, warnings=list(summary.warnings),
+        errors=list(summary.errors))
+
+
+def _learn(engine: Engine, source_id: int, outcome: Outcome) -> None:
+    """Keep what the run learned about the server, whatever its status."""
+    info = outcome.identify
+    if info is not None:
+        runs.save_identify(
+            engine, source_id, repository_name=info.repository_name,
+            granularity=info.granularity, earliest_datestamp=info.earliest_datestamp,
+            deleted_record=info.deleted_record,
+            identify={"base_url": info.base_url, "admin_emails": info.admin_emails,
+                      "protocol_version": info.protocol_version,
+                      "compression": info.compression,
+                      "repository_identifier": info.repository_identifier})
+    not_before = None
+    if outcome.not_before:
+        not_before = datetime.fromisoformat(outcome.not_before.replace("Z", "+00:00"))
+    if (outcome.use_day_granularity is not None or outcome.date_filter is not None
+            or not_before is not None):
+        runs.set_flags(engine, source_id, use_day_granularity=outcome.use_day_granularity,
+                       date_filter=outcome.date_filter, not_before=not_before)
+
+
+def _complete(engine: Engine, settings: Settings, state: runs.SourceState, run_id: int,
+              outcome: Outcome) -> None:
+    """Finish a complete run: reconcile a full pass, then advance the cursor."""
+    date_filter = state.date_filter if outcome.date_filter is None else outcome.date_filter
+    full_pass = (outcome.mode == "full" or not date_filter) and outcome.pass_id is not None
+    if full_pass and outcome.unreadable:
+        outcome.warnings.append(Notice(
+            "reconcile-skipped", f"{outcome.unreadable} records could not be read, so "
+                                 "records missing from this pass are not marked deleted"))
+    elif full_pass and outcome.pass_id is not None:
+        result = reconcile(engine, state.id, run_id, outcome.pass_id,
+                           settings.reconcile_max_share)
+        if not result.applied:
+            outcome.degrade("reconcile-refused", result.message)
+        elif result.vanished:
+            outcome.warnings.append(Notice(
+                "reconciled", f"{result.vanished} records vanished from the source "
+                              "and were marked deleted"))
+    runs.complete_source(engine, state.id, outcome.run_start if date_filter else None)

@@ -1,0 +1,213 @@
+"""The command line as a user drives it: exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli import main
+from aggregator.demo.oaiserver import OAIServer, Repository, Response
+from harvesting import make_records
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An environment pointing the CLI at a fresh SQLite store in tmp_path."""
+    values = {"AGGREGATOR_DATA_DIR": str(tmp_path / "data"),
+              "AGGREGATOR_ALLOW_NETWORKS": "127.0.0.0/8", "AGGREGATOR_DATABASE_URL": ""}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AGGREGATOR_CONFIG", raising=False)
+    return values
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def process(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the CLI in its own process, as a user does."""
+    return subprocess.run([sys.executable, "-m", "aggregator", *args], input=stdin,
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+
+
+def test_init_is_idempotent(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    first = cli(capsys, "init")
+    second = cli(capsys, "init")
+    assert first[0] == second[0] == 0
+    assert "revision" in first[1] and first[1] == second[1]
+
+
+def test_commands_before_init_say_what_to_do(env: dict[str, str]) -> None:
+    result = process(env, "members", "list")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "aggregator init" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["members", "add", "Bad Slug!", "--name", "X"], "slug"),
+    (["members", "add", "ok", "--name", "X", "--url", "ftp://example.org/oai"], "http"),
+    (["members", "add", "ok", "--name", "X", "--url", "http://10.1.2.3/oai"], "not a public"),
+    (["members", "add", "ok", "--name", "X", "--url", "not a url"], "URL"),
+    (["sources", "add", "nobody", "http://example.org/oai"], "unknown member"),
+    (["harvest", "nobody"], "unknown member"),
+    (["harvest"], "--all"),
+    (["sources", "add", "nobody", "http://example.org/oai", "--every", "sometimes"], "interval"),
+])
+def test_user_errors_are_one_line(env: dict[str, str], capsys: pytest.CaptureFixture[str],
+                                  args: list[str], needle: str) -> None:
+    assert cli(capsys, "init")[0] == 0
+    if args[:2] == ["sources", "add"] and "--every" in args:
+        assert cli(capsys, "members", "add", "nobody", "--name", "N")[0] == 0
+    code, out, err = cli(capsys, *args)
+    assert code != 0
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert needle.lower() in err.lower()
+
+
+def test_bad_setting_is_one_line(env: dict[str, str]) -> None:
+    result = process({**env, "AGGREGATOR_READ_TIMEOUT": "soon"}, "init")
+    assert result.returncode == 2
+    assert "read_timeout" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_members_and_sources_round_trip(env: dict[str, str],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    cli(capsys, "init")
+    code, out, _ = cli(capsys, "members", "add", "unira", "--name", "Universitas Nusantara",
+                       "--homepage", "https://unira.example.ac.id", "--url",
+                       "https://repo.unira.example.ac.id/cgi/oai2", "--every", "6h")
+    assert code == 0 and "unira" in out
+    assert cli(capsys, "sources", "add", "unira", "https://jurnal.unira.example.ac.id/oai",
+               "--set", "jipi:ART", "--prefix", "oai_dc")[0] == 0
+    code, out, _ = cli(capsys, "members", "list", "--json")
+    members = json.loads(out)
+    assert [(m["slug"], m["sources"], m["records"]) for m in members] == [("unira", 2, 0)]
+    code, out, _ = cli(capsys, "sources", "list", "--json")
+    sources = json.loads(out)
+    assert {s["base_url"] for s in sources} == {"https://repo.unira.example.ac.id/cgi/oai2",
+                                                 "https://jurnal.unira.example.ac.id/oai"}
+    assert {s["every"] for s in sources} == {"6h", "1d"}
+    assert cli(capsys, "members", "add", "unira", "--name", "Again")[0] == 2  # duplicate
+
+
+def test_remove_asks_first(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    cli(capsys, "init")
+    cli(capsys, "members", "add", "gone", "--name", "Gone")
+    refused = process(env, "members", "remove", "gone", stdin="n\n")
+    assert refused.returncode == 1
+    assert json.loads(cli(capsys, "members", "list", "--json")[1])[0]["slug"] == "gone"
+    assert process(env, "members", "remove", "gone", "--yes").returncode == 0
+    assert json.loads(cli(capsys, "members", "list", "--json")[1]) == []
+
+
+def test_harvest_json_lines_and_exit_status(env: dict[str, str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    good = Repository(make_records(25), page_size=10)
+    broken = Repository(make_records(5))
+    with OAIServer(good) as one, OAIServer(broken) as two:
+        two.quirk = lambda r: Response(body=b"<html>maintenance</html>", content_type="text/html")
+        cli(capsys, "init")
+        cli(capsys, "members", "add", "good", "--name", "Good", "--url", one.base_url)
+        code, out, _ = cli(capsys, "harvest", "good", "--json")
+        assert code == 0
+        line = json.loads(out)
+        for key in ("source", "status", "new", "updated", "deleted", "unchanged", "pages",
+                    "warnings", "errors"):
+            assert key in line
+        assert (line["status"], line["new"], line["pages"]) == ("ok", 25, 3)
+
+        cli(capsys, "members", "add", "broken", "--name", "Broken", "--url", two.base_url)
+        code, out, _ = cli(capsys, "harvest", "--all", "--json")
+    lines = [json.loads(x) for x in out.strip().splitlines()]
+    assert code == 1  # one source failed
+    assert sorted(x["status"] for x in lines) == ["failed", "ok"]
+    failed = next(x for x in lines if x["status"] == "failed")
+    assert failed["errors"][0]["code"] == "not-oai"
+
+
+def test_check_reports_what_a_manager_can_fix(env: dict[str, str],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    records = make_records(12, prefix="oai:ojs.pkp.sfu.ca:article/")
+    repo = Repository(records, page_size=5, earliest_datestamp="", granularity="yyyy-mm-dd")
+    with OAIServer(repo) as server:
+        code, out, _ = cli(capsys, "check", server.base_url, "--json")
+    report = json.loads(out)
+    text = " ".join(report["warnings"])
+    assert "ojs.pkp.sfu.ca" in text
+    assert "earliestDatestamp is empty" in text
+    assert "granularity" in text
+    assert report["info"]["estimated_size"] == 12
+    assert code == (1 if report["errors"] else 0)
+
+
+def test_check_of_a_web_page_and_of_nothing(env: dict[str, str]) -> None:
+    with OAIServer(Repository()) as server:
+        server.quirk = lambda r: Response(body=b"<!doctype html><title>Beranda</title>",
+                                          content_type="text/html")
+        page = process(env, "check", server.base_url)
+    assert page.returncode != 0 and "Traceback" not in page.stderr
+    assert page.stderr.startswith("error:") and "OAI" in page.stderr
+    nothing = process({**env, "AGGREGATOR_MAX_RETRIES": "0"}, "check", "http://127.0.0.1:9/oai")
+    assert nothing.returncode == 1 and "127.0.0.1" in nothing.stderr
+    assert len(nothing.stderr.strip().splitlines()) == 1
+
+
+def test_check_passes_a_clean_endpoint(env: dict[str, str],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    repo = Repository(make_records(3), page_size=10)
+    with OAIServer(repo) as server:
+        code, out, _ = cli(capsys, "check", server.base_url)
+    assert code == 0 and "result: usable" in out
+
+
+def test_demo_harvests_the_sample_network(tmp_path: Path, env: dict[str, str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "demo"
+    code, out, _ = cli(capsys, "demo", "--data-dir", str(folder))
+    assert code == 0, out
+    assert out.count(" ok ") >= 10  # five members, harvested twice
+    assert "Total:" in out and (folder / "aggregator.sqlite3").exists()
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.docx").write_text("do not delete")
+    code, _, err = cli(capsys, "demo", "--data-dir", str(precious))
+    assert code == 2 and "not empty" in err
+    assert (precious / "thesis.docx").exists()
+
+
+def test_readme_documents_every_command() -> None:
+    from aggregator.cli import cli as group
+
+    readme = (ROOT / "README.md").read_text()
+    for name, command in group.commands.items():
+        subcommands = getattr(command, "commands", None)
+        for sub in subcommands or [None]:
+            usage = f"aggregator {name}" + (f" {sub}" if sub else "")
+            assert f"`{usage}" in readme, f"{usage} is not documented in README.md"
+
+
+def test_progress_line_only_draws_on_a_terminal(tmp_path: Path) -> None:
+    from aggregator.console import ProgressLine
+
+    with open(tmp_path / "log", "w") as stream:
+        line = ProgressLine("x", stream=stream, interval=0)
+        line.update(10, 100)
+        line.finish()
+    assert (tmp_path / "log").read_text() == ""
+

@@ -8,6 +8,8 @@ the same run measures, each in its own process:
   (c) the incremental re-run that follows (nothing changed).
 
 Prints records/s, the ratio (b)/(a) and the peak memory (max RSS) of each process.
+The server runs in a process of its own, so the measured processes are forked from a
+small parent (Linux keeps a forked child's pre-exec RSS in its peak).
 
     python bench/harvest.py [--records 100000] [--page-size 100]
 """
@@ -52,17 +54,33 @@ def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return wall, usage.ru_maxrss // 1024, stdout
 
 
+def serve(records: int, page_size: int) -> None:
+    """Serve generated records until standard input closes (the server process)."""
+    repository = Repository(generate_records(records), page_size=page_size)
+    repository.prerender(["oai_dc"])
+    with OAIServer(repository) as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.records, args.page_size)
+        return
 
-    print(f"generating {args.records:,} records …", flush=True)
-    records = generate_records(args.records)
-    repository = Repository(records, page_size=args.page_size)
-    with OAIServer(repository) as server, tempfile.TemporaryDirectory() as data_dir:
-        base_url = server.base_url
+    print(f"generating and serving {args.records:,} records …", flush=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--records", str(args.records),
+         "--page-size", str(args.page_size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    assert server.stdout is not None and server.stdin is not None
+    base_url = server.stdout.readline().strip()
+    with tempfile.TemporaryDirectory() as data_dir:
         env = dict(os.environ, AGGREGATOR_DATA_DIR=data_dir,
                    AGGREGATOR_ALLOW_NETWORKS="127.0.0.0/8", AGGREGATOR_LOG_LEVEL="WARNING")
         env.pop("AGGREGATOR_DATABASE_URL", None)
@@ -78,8 +96,10 @@ def main() -> None:
         wall_c, rss_c, out_c = run_child(aggregator + ["harvest", "bench", "--json"], env)
         result_c = json.loads(out_c.strip().splitlines()[-1])
         db_size = sum(p.stat().st_size for p in Path(data_dir).glob("aggregator.sqlite3*"))
+    server.stdin.close()
+    server.wait(timeout=30)
 
-    stored_b = result_b["new"] + result_b["updated"] + result_b["unchanged"] + result_b["deleted"]
+    stored_b = result_b["new"]
     rate_a = count_a / wall_a
     rate_b = stored_b / wall_b
     rate_b_inner = stored_b / max(result_b["seconds"], 1e-9)

@@ -27,11 +27,12 @@ from aggregator.store.db import (
     head_revision,
     init_schema,
     make_engine,
+    reader,
     require_schema,
     session_scope,
 )
 from aggregator.store.ingest import PageWrite, reconcile, write_page
-from aggregator.store.models import Base, ChangeCounter, Record, Source, utcnow
+from aggregator.store.models import Base, ChangeCounter, HarvestRun, Record, Source, utcnow
 
 XML = b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"><t>%s</t></oai_dc:dc>'
 
@@ -106,6 +107,8 @@ def test_sqlite_pragmas(settings: Settings) -> None:
         assert pragma("PRAGMA busy_timeout").scalar() == 15000
         assert pragma("PRAGMA foreign_keys").scalar() == 1
         assert pragma("PRAGMA synchronous").scalar() == 1
+    with reader(engine).begin() as conn:  # a deferred transaction takes no write lock
+        conn.execute(select(1))
     engine.dispose()
 
 
@@ -254,6 +257,32 @@ def test_change_seq_is_unique_and_follows_the_writes(engine: Engine) -> None:
     before = counter(engine)
     write_page(engine, page(sid, run, [rec("r7", body="3")]))  # unchanged: no new number
     assert counter(engine) == before and rows(engine, sid)["r7"].change_seq == max(seqs)
+
+
+def test_concurrent_writers_get_distinct_change_seqs(engine: Engine) -> None:
+    sources = [new_source(engine, f"m{i}", f"https://m{i}.example/oai") for i in range(4)]
+    failures: list[BaseException] = []
+
+    def harvest(sid: int) -> None:
+        try:
+            run = runs.start_run(engine, sid, "full", runs.lease_owner_id())
+            for n in range(8):
+                write_page(engine, page(sid, run, [rec(f"r{i}", body=str(n))
+                                                   for i in range(n * 10, n * 10 + 20)]))
+        except BaseException as exc:  # collected for the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=harvest, args=(sid,)) for sid in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with engine.connect() as conn:
+        seqs = list(conn.scalars(select(Record.change_seq)))
+        writes = conn.scalar(select(func.sum(HarvestRun.new + HarvestRun.updated)))
+    assert len(seqs) == 4 * 90 and len(set(seqs)) == len(seqs)
+    assert counter(engine) == writes == 4 * (20 + 7 * 20)
 
 
 def test_page_with_a_bad_record_changes_nothing(engine: Engine) -> None:

@@ -101,8 +101,9 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
     source_id = state.id
     resumed_from = runs.interrupted_run(engine, source_id)
     checkpoint = Checkpoint.from_json(state.checkpoint)
-    run_id = runs.start_run(engine, source_id, "full" if full else "incremental", owner,
-                            resumed_from=resumed_from)
+    resuming_full = checkpoint is not None and checkpoint.mode == "full"
+    mode = "full" if full or resuming_full or not state.date_filter else "incremental"
+    run_id = runs.start_run(engine, source_id, mode, owner, resumed_from=resumed_from)
     pass_id = checkpoint.pass_id if checkpoint and checkpoint.pass_id else run_id
     spec = SourceSpec(
         base_url=state.base_url, metadata_prefix=state.metadata_prefix,

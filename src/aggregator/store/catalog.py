@@ -127,7 +127,7 @@ def list_members(session: Session, include_removed: bool = False) -> list[Member
                .where(Source.status != "removed").group_by(Source.member_id).subquery())
     records = (select(Source.member_id, func.count(Record.id).label("n"))
                .join(Record, Record.source_id == Source.id)
-               .where(Record.deleted.is_(False)).group_by(Source.member_id).subquery())
+               .where(~Record.deleted).group_by(Source.member_id).subquery())
     stmt = (select(Member.slug, Member.name, Member.homepage, Member.status,
                    func.coalesce(sources.c.n, 0), func.coalesce(records.c.n, 0))
             .outerjoin(sources, sources.c.member_id == Member.id)
@@ -159,7 +159,7 @@ def remove_member(session: Session, slug: str) -> int:
     rows = conn.execute(
         select(Record.id, Record.metadata_prefix, Record.set_specs)
         .join(Source, Source.id == Record.source_id)
-        .where(Source.member_id == member.id, Record.deleted.is_(False))
+        .where(Source.member_id == member.id, ~Record.deleted)
         .order_by(Record.id)).all()
     return tombstone_rows(conn, rows, utcnow())
 
@@ -214,7 +214,7 @@ def add_source(session: Session, member_slug: str, base_url: str,
 def list_sources(session: Session, include_removed: bool = False) -> list[SourceSummary]:
     """Summarise the sources by member and id, with live records and the latest run."""
     records = (select(Record.source_id, func.count().label("n"))
-               .where(Record.deleted.is_(False)).group_by(Record.source_id).subquery())
+               .where(~Record.deleted).group_by(Record.source_id).subquery())
     latest = (select(HarvestRun.source_id, func.max(HarvestRun.id).label("run_id"))
               .group_by(HarvestRun.source_id).subquery())
     stmt = (select(Source, Member.slug, func.coalesce(records.c.n, 0), HarvestRun.status)

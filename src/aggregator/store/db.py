@@ -134,7 +134,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def alembic_config(connection: Connection | None = None) -> Config:
     """Build the Alembic configuration in code (no alembic.ini needed at runtime)."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser interpolation: a literal % in the install path must be doubled
+    cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg

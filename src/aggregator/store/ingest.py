@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
+    Integer,
+    String,
     Table,
     bindparam,
     func,
@@ -34,6 +39,47 @@ _COUNTER = cast(Table, ChangeCounter.__table__)
 _IN_CHUNK = 900  # stays far below every backend's bound-parameter limit
 
 _UPDATE_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("_id"))
+
+_BULK_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("p_id"))
+_WRITTEN = ("datestamp", "deleted", "set_specs", "metadata_prefix", "metadata_xml",
+            "content_hash", "change_seq", "last_changed")
+_BULK: dict[str, Any] = {
+    "insert": insert(RECORD).inline().values({
+        c: bindparam(f"p_{c}") for c in (*_WRITTEN, "source_id", "identifier", "first_seen",
+                                         "last_seen_pass")}),
+    "update": _BULK_BY_ID.values({c: bindparam(f"p_{c}") for c in _WRITTEN}),
+    "update+pass": _BULK_BY_ID.values({c: bindparam(f"p_{c}")
+                                       for c in (*_WRITTEN, "last_seen_pass")}),
+}
+# The record writes, run with the driver's executemany (see _executemany); compiled once.
+_COMPILED: dict[tuple[str, type, str], tuple[str, Callable[[dict[str, Any]], Any] | None]] = {}
+
+# The per-page statements, built once so a page costs no statement construction.
+_SEEN = (update(RECORD).where(RECORD.c.id.in_(bindparam("ids", expanding=True)))
+         .values(last_seen_pass=bindparam("seen", type_=Integer)))
+_NEXT_SEQ = (update(_COUNTER).where(_COUNTER.c.id == 1)
+             .values(value=_COUNTER.c.value + bindparam("n", type_=BigInteger))
+             .returning(_COUNTER.c.value))
+_EXISTING = select(RECORD.c.id, RECORD.c.identifier, RECORD.c.deleted, RECORD.c.content_hash,
+                   RECORD.c.datestamp, RECORD.c.last_seen_pass).where(
+    RECORD.c.source_id == bindparam("sid"),
+    RECORD.c.identifier.in_(bindparam("idents", expanding=True)))
+_SET_CHECKPOINT = (update(_SOURCE).where(_SOURCE.c.id == bindparam("sid"))
+                   .values(checkpoint=bindparam("cp", type_=_SOURCE.c.checkpoint.type)))
+_CLEAR_CHECKPOINT = (update(_SOURCE).where(_SOURCE.c.id == bindparam("sid"))
+                     .values(checkpoint=null()))
+_RUN_COUNTS = update(_RUN).where(_RUN.c.id == bindparam("rid")).values(
+    new=_RUN.c.new + bindparam("n_new", type_=Integer),
+    updated=_RUN.c.updated + bindparam("n_updated", type_=Integer),
+    deleted=_RUN.c.deleted + bindparam("n_deleted", type_=Integer),
+    unchanged=_RUN.c.unchanged + bindparam("n_unchanged", type_=Integer),
+    pages=_RUN.c.pages + 1,
+    bytes=_RUN.c.bytes + bindparam("n_bytes", type_=BigInteger),
+    # the first responseDate of the run wins; a page without completeListSize keeps the last
+    response_date=func.coalesce(_RUN.c.response_date,
+                                bindparam("n_response_date", type_=String)),
+    complete_list_size=func.coalesce(bindparam("n_list_size", type_=Integer),
+                                     _RUN.c.complete_list_size))
 
 
 @dataclass
@@ -87,10 +133,8 @@ class _Plan:
 def content_hash(prefix: str, deleted: bool, set_specs: Iterable[str],
                  metadata_xml: bytes | None) -> str:
     """SHA-1 over what makes two versions of a record different (not the datestamp)."""
-    digest = hashlib.sha1(prefix.encode(), usedforsecurity=False)
-    digest.update(b"\x00D\x00" if deleted else b"\x00L\x00")
-    digest.update("\x1f".join(set_specs).encode())
-    digest.update(b"\x00")
+    head = "\x00".join((prefix, "D" if deleted else "L", "\x1f".join(set_specs), ""))
+    digest = hashlib.sha1(head.encode(), usedforsecurity=False)
     if metadata_xml:
         digest.update(metadata_xml)
     return digest.hexdigest()
@@ -102,9 +146,7 @@ def allocate_seq(conn: Connection, count: int) -> int:
     The counter row stays locked until the transaction ends, which in PostgreSQL also
     makes transactions holding lower numbers commit first.
     """
-    stmt = (update(_COUNTER).where(_COUNTER.c.id == 1)
-            .values(value=_COUNTER.c.value + count).returning(_COUNTER.c.value))
-    last = conn.scalar(stmt)
+    last = conn.scalar(_NEXT_SEQ, {"n": count})
     if last is None:
         raise StoreError("the change counter row is missing: run `aggregator init`")
     return int(last) - count + 1
@@ -143,14 +185,10 @@ def _hash_of(prefix: str, rec: HarvestedRecord) -> str:
 
 def _existing_rows(conn: Connection, source_id: int,
                    identifiers: list[str]) -> dict[str, Any]:
-    cols = (RECORD.c.id, RECORD.c.identifier, RECORD.c.deleted, RECORD.c.content_hash,
-            RECORD.c.datestamp, RECORD.c.last_seen_pass)
     found: dict[str, Any] = {}
     for start in range(0, len(identifiers), _IN_CHUNK):
         chunk = identifiers[start:start + _IN_CHUNK]
-        stmt = select(*cols).where(RECORD.c.source_id == source_id,
-                                   RECORD.c.identifier.in_(chunk))
-        for row in conn.execute(stmt):
+        for row in conn.execute(_EXISTING, {"sid": source_id, "idents": chunk}):
             found[row.identifier] = row
     return found
 
@@ -181,69 +219,84 @@ def _kind(rec: HarvestedRecord, digest: str, row: Any) -> str:
 
 
 def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str]) -> None:
-    now = utcnow()
+    now = _db_time(conn, utcnow())
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     seq = allocate_seq(conn, len(plan.changes)) if plan.changes else 0
+    specs_json: dict[tuple[str, ...], str] = {}  # pages repeat a handful of set lists
     for offset, (rec, digest, row_id) in enumerate(plan.changes):
+        specs = specs_json.get(rec.set_specs)
+        if specs is None:
+            specs = specs_json[rec.set_specs] = json.dumps(list(rec.set_specs))
         values: dict[str, Any] = {
-            "datestamp": rec.datestamp, "deleted": rec.deleted,
-            "set_specs": list(rec.set_specs), "metadata_prefix": page.metadata_prefix,
-            "metadata_xml": None if rec.deleted else rec.metadata_xml,
-            "content_hash": digest, "change_seq": seq + offset, "last_changed": now,
+            "p_datestamp": rec.datestamp, "p_deleted": rec.deleted, "p_set_specs": specs,
+            "p_metadata_prefix": page.metadata_prefix,
+            "p_metadata_xml": None if rec.deleted else rec.metadata_xml,
+            "p_content_hash": digest, "p_change_seq": seq + offset, "p_last_changed": now,
+            "p_last_seen_pass": page.seen_pass,
         }
-        if page.seen_pass is not None or row_id is None:
-            values["last_seen_pass"] = page.seen_pass
         if row_id is None:
-            values.update(source_id=page.source_id, identifier=rec.identifier, first_seen=now)
+            values.update(p_source_id=page.source_id, p_identifier=rec.identifier,
+                          p_first_seen=now)
             inserts.append(values)
         else:
-            values["_id"] = row_id
+            values["p_id"] = row_id
             updates.append(values)
     if inserts:
-        conn.execute(insert(RECORD), inserts)
+        _executemany(conn, "insert", inserts)
     if updates:
-        _executemany_updates(conn, updates)
+        _executemany(conn, "update" if page.seen_pass is None else "update+pass", updates)
     for start in range(0, len(plan.touched), _IN_CHUNK):
-        conn.execute(update(RECORD)
-                     .where(RECORD.c.id.in_(plan.touched[start:start + _IN_CHUNK]))
-                     .values(last_seen_pass=page.seen_pass))
+        conn.execute(_SEEN, {"ids": plan.touched[start:start + _IN_CHUNK],
+                             "seen": page.seen_pass})
 
 
-def _executemany_updates(conn: Connection, updates: list[dict[str, Any]]) -> None:
-    # executemany needs one key set per statement; rows differ only by last_seen_pass.
-    with_pass = [u for u in updates if "last_seen_pass" in u]
-    without = [u for u in updates if "last_seen_pass" not in u]
-    for batch in (with_pass, without):
-        if batch:
-            conn.execute(_UPDATE_BY_ID, batch)
+def _executemany(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
+    """Run one of the ``_BULK`` statements over many rows with the driver's executemany.
+
+    The statement is compiled by SQLAlchemy once per dialect; the values arrive already
+    in the driver's form (JSON text, SQLite time text), which saves SQLAlchemy's
+    per-row processing on the hot path. Everything stays a bound parameter.
+    """
+    dialect = conn.dialect
+    key = (name, type(dialect), dialect.paramstyle)
+    if key not in _COMPILED:
+        compiled = _BULK[name].compile(dialect=dialect)
+        order = list(compiled.positiontup or ()) if compiled.positional else None
+        _COMPILED[key] = (str(compiled), itemgetter(*order) if order else None)
+    sql, as_tuple = _COMPILED[key]
+    conn.exec_driver_sql(sql, rows if as_tuple is None else [as_tuple(row) for row in rows])
+
+
+def _db_time(conn: Connection, when: datetime) -> Any:
+    """A UTC time in the form the driver stores for SQLAlchemy's DateTime columns."""
+    if conn.dialect.name == "sqlite":  # SQLAlchemy keeps SQLite times as naive UTC text
+        return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return when
 
 
 def _save_checkpoint(conn: Connection, source_id: int,
                      checkpoint: dict[str, Any] | None) -> None:
-    stmt = (update(_SOURCE).where(_SOURCE.c.id == source_id)
-            .values(checkpoint=null() if checkpoint is None else checkpoint))
-    if conn.execute(stmt).rowcount != 1:
+    if checkpoint is None:
+        result = conn.execute(_CLEAR_CHECKPOINT, {"sid": source_id})
+    else:
+        result = conn.execute(_SET_CHECKPOINT, {"sid": source_id, "cp": checkpoint})
+    if result.rowcount != 1:
         raise StoreError(f"unknown source {source_id}")
 
 
 def _add_to_run(conn: Connection, page: PageWrite, stats: PageStats) -> None:
-    run = _RUN.c
-    values: dict[str, Any] = {
-        "new": run.new + stats.new, "updated": run.updated + stats.updated,
-        "deleted": run.deleted + stats.deleted, "unchanged": run.unchanged + stats.unchanged,
-        "pages": run.pages + 1, "bytes": run.bytes + page.page_bytes,
-    }
-    if page.response_date is not None:
-        values["response_date"] = func.coalesce(run.response_date, page.response_date)
-    if page.complete_list_size is not None:
-        values["complete_list_size"] = page.complete_list_size
-    if page.notices:
-        current = conn.scalar(select(run.warnings).where(run.id == page.run_id))
-        values["warnings"] = merge_notices(current or [], page.notices)
-    result = conn.execute(update(_RUN).where(run.id == page.run_id).values(**values))
+    result = conn.execute(_RUN_COUNTS, {
+        "rid": page.run_id, "n_new": stats.new, "n_updated": stats.updated,
+        "n_deleted": stats.deleted, "n_unchanged": stats.unchanged, "n_bytes": page.page_bytes,
+        "n_response_date": page.response_date, "n_list_size": page.complete_list_size})
     if result.rowcount != 1:
         raise StoreError(f"unknown harvest run {page.run_id}")
+    if page.notices:
+        run = _RUN.c
+        current = conn.scalar(select(run.warnings).where(run.id == page.run_id))
+        conn.execute(update(_RUN).where(run.id == page.run_id)
+                     .values(warnings=merge_notices(current or [], page.notices)))
 
 
 def tombstone_rows(conn: Connection, rows: Sequence[Any], now: datetime) -> int:

@@ -100,11 +100,12 @@ class Record(Base):
 
     __tablename__ = "record"
     __table_args__ = (
-        UniqueConstraint("source_id", "identifier", name="uq_record_source_identifier"),
+        # identifier first: the per-page lookup (identifier IN ... AND source_id = ...)
+        # then has exactly one index to use, whatever the planner's statistics say.
+        UniqueConstraint("identifier", "source_id", name="uq_record_source_identifier"),
         Index("ix_record_change_seq", "change_seq"),
-        # Live records only: reconcile finds the unseen ones here, and the per-page lookup
-        # (source_id, identifier IN ...) cannot mistake it for the unique index when the
-        # planner's statistics are stale during a first big harvest.
+        # Live records of a source (counts, reconcile, removal); partial, so the per-page
+        # lookup cannot pick it on stale statistics and scan a whole source per page.
         Index("ix_record_source_seen", "source_id", "last_seen_pass",
               sqlite_where=text("deleted = 0"), postgresql_where=text("NOT deleted")),
     )

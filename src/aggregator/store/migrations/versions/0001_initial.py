@@ -118,7 +118,7 @@ def _create_record() -> None:
         sa.Column("last_seen_pass", sa.Integer()),
         sa.Column("first_seen", _TS, nullable=False),
         sa.Column("last_changed", _TS, nullable=False),
-        sa.UniqueConstraint("source_id", "identifier", name="uq_record_source_identifier"),
+        sa.UniqueConstraint("identifier", "source_id", name="uq_record_source_identifier"),
     )
     op.create_index("ix_record_change_seq", "record", ["change_seq"])
     op.create_index("ix_record_source_seen", "record", ["source_id", "last_seen_pass"],

@@ -23,6 +23,7 @@ from aggregator.store.ingest import PageWrite, reconcile, write_page
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 900
+LEASE_RENEW_EVERY = 60.0
 Progress = Callable[[int, int | None], None]
 
 
@@ -112,6 +113,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
         use_day_granularity=state.use_day_granularity, date_filter=state.date_filter,
         cursor_from=state.cursor_from)
     outcome = Outcome()
+    renewed = time.monotonic()
     try:
         with client_factory(state.base_url, settings) as client:
             harvester = Harvester(client, settings, spec, mode="full" if full else "incremental",
@@ -124,7 +126,12 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
                     page_bytes=step.nbytes, notices=step.page.notices,
                     seen_pass=step.seen_pass, response_date=step.page.response_date,
                     complete_list_size=step.page.complete_list_size))
-                runs.renew_lease(engine, source_id, owner, LEASE_SECONDS)
+                if time.monotonic() - renewed > LEASE_RENEW_EVERY:
+                    if not runs.renew_lease(engine, source_id, owner, LEASE_SECONDS):
+                        outcome.fail("lease", "another process took over this source; "
+                                              "stopping so it is not harvested twice")
+                        break
+                    renewed = time.monotonic()
                 if progress is not None:
                     progress(harvester.received, harvester.complete_list_size)
     except FetchError as exc:  # Identify could not reach the host at all

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,12 +30,14 @@ from aggregator.harvest.plan import (
     plan_windows,
     token_expired,
 )
+from aggregator.harvest.readahead import ReadAhead
 from aggregator.records import Notice
 
 logger = logging.getLogger(__name__)
 
 MAX_WINDOW_RESTARTS = 2
 MAX_EOF_RETRIES = 2
+READ_AHEAD_PAGES = 3
 UNREADABLE_CODES = frozenset({"bad-record", "missing-identifier"})
 
 
@@ -113,8 +113,7 @@ class Harvester:
         self._resume = checkpoint
         self._pass_id = pass_id
         self._pages = 0
-        self._executor: ThreadPoolExecutor | None = None
-        self._pending: tuple[dict[str, str], Future[tuple[ListPage, int]]] | None = None
+        self._reader: ReadAhead | None = None
 
     # -- requests -------------------------------------------------------------------
 
@@ -146,27 +145,29 @@ class Harvester:
         page.notices[:0] = response.notices
         return page, len(response.content)
 
-    def _get(self, params: dict[str, str]) -> tuple[ListPage, int]:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending_params, future = pending
-            if pending_params == params:
-                return future.result()
-            with suppress(HarvestError):  # a stale prefetch: let it finish (one request
-                future.result()  # at a time per host)
-        return self._fetch(params)
-
-    def _prefetch(self, params: dict[str, str]) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="oai-prefetch")
-        self._pending = (params, self._executor.submit(self._fetch, params))
+    def _get(self, cp: Checkpoint) -> tuple[ListPage, int]:
+        """The next page for the checkpoint, from the read-ahead when it already went there."""
+        params = self._params(cp)
+        item = self._reader.take() if self._reader is not None else None
+        if item is None or item.params != params:
+            # the plan changed (first page, restart, new granularity): stop the old reader
+            # before the new one starts, so one request at a time per host holds
+            self.close()
+            upcoming = [params] + [self._window_params(cp, w) for w in cp.windows[1:]]
+            self._reader = ReadAhead(self._fetch, upcoming, READ_AHEAD_PAGES)
+            item = self._reader.take()
+        if item is None:  # pragma: no cover - a fresh reader always delivers
+            raise HarvestError("the read-ahead thread ended without an answer")
+        if item.error is not None:
+            raise item.error
+        assert item.page is not None
+        return item.page, item.nbytes
 
     def close(self) -> None:
-        """Stop the prefetch thread (waiting for a request in flight)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-        self._pending = None
+        """Stop the read-ahead thread (waiting for a request in flight)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     # -- planning -------------------------------------------------------------------
 
@@ -203,13 +204,16 @@ class Harvester:
         return checkpoint
 
     def _params(self, cp: Checkpoint) -> dict[str, str]:
+        """The next request: the saved token, or the current window's first request."""
         if cp.token:
             return {"verb": "ListRecords", "resumptionToken": cp.token}
+        return self._window_params(cp, cp.windows[0] if cp.windows else [None, None])
+
+    def _window_params(self, cp: Checkpoint, window: list[str | None]) -> dict[str, str]:
         params = {"verb": "ListRecords", "metadataPrefix": self.spec.metadata_prefix}
         if self.spec.set_spec:
             params["set"] = self.spec.set_spec
-        window = cp.current_window
-        if cp.date_filter and window is not None:
+        if cp.date_filter:
             granularity: Granularity = "day" if cp.granularity == "day" else "seconds"
             for key, bound in (("from", window[0]), ("until", window[1])):
                 value = format_bound(bound, granularity)
@@ -261,7 +265,7 @@ class Harvester:
                 return
             params = self._params(cp)
             try:
-                page, nbytes = self._get(params)
+                page, nbytes = self._get(cp)
             except OAIProtocolError as exc:
                 if self._on_oai_error(exc, cp, params):
                     continue
@@ -305,8 +309,6 @@ class Harvester:
             idle_pages = idle_pages + 1 if new_ids == 0 and cp.token else 0
             self._guard(cp, previous_token, seen_tokens, idle_pages)
             self.received += len(page.records)
-            if cp.current_window is not None and self.outcome.status != "failed":
-                self._prefetch(self._params(cp))
             seen_pass = cp.pass_id
             yield Step(page, cp.to_json(), nbytes, seen_pass)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -58,8 +58,11 @@ class Checkpoint:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return asdict(self)
+        """Return a JSON-ready dict (a snapshot: later changes do not show in it)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["windows"] = [list(w) for w in self.windows]
+        data["extra"] = dict(self.extra)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Checkpoint | None:

@@ -1,0 +1,88 @@
+"""Read-ahead: follow resumption tokens in a background thread while pages are stored."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+
+from aggregator.harvest.model import ListPage
+
+Params = dict[str, str]
+Fetch = Callable[[Params], tuple[ListPage, int]]
+
+
+@dataclass(slots=True)
+class Fetched:
+    """One request's outcome: the page and its size, or the exception it raised."""
+
+    params: Params
+    page: ListPage | None = None
+    nbytes: int = 0
+    error: BaseException | None = None
+
+
+class ReadAhead:
+    """Fetch and parse list sequences up to ``depth`` pages ahead of the consumer.
+
+    The thread follows each page's resumption token on its own, and when a sequence
+    ends it starts the next one (the next date window), so the next request is already
+    on the wire while the caller writes the current page: tokens are used promptly, and
+    network, parsing and database work overlap. It stops after the last sequence, at the
+    first error, or when closed; a full queue makes it wait, so memory stays bounded.
+    Only one request is in flight at a time.
+    """
+
+    def __init__(self, fetch: Fetch, sequences: list[Params], depth: int = 3) -> None:
+        self._fetch = fetch
+        self._queue: queue.Queue[Fetched | None] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, args=(sequences,), daemon=True,
+                                        name="oai-read-ahead")
+        self._thread.start()
+
+    def _run(self, sequences: list[Params]) -> None:
+        try:
+            for first in sequences:
+                params: Params | None = first
+                tokens: set[str] = set()
+                while params is not None and not self._stop.is_set():
+                    try:
+                        page, nbytes = self._fetch(params)
+                    except BaseException as exc:  # handed to the consumer, who decides
+                        self._put(Fetched(params, error=exc))
+                        return
+                    self._put(Fetched(params, page, nbytes))
+                    if not page.token or page.token in tokens:
+                        return  # the end, or a token loop: the consumer decides what next
+                    tokens.add(page.token)
+                    params = {"verb": params["verb"], "resumptionToken": page.token}
+        finally:
+            self._put(None)  # nothing more will come
+
+    def _put(self, item: Fetched | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def take(self) -> Fetched | None:
+        """The next fetched page in order, or ``None`` once the sequence has ended."""
+        if self._done:
+            return None
+        item = self._queue.get()
+        self._done = item is None
+        return item
+
+    def close(self) -> None:
+        """Stop following tokens and wait for a request in flight to end."""
+        self._stop.set()
+        while self._thread.is_alive():
+            with suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()

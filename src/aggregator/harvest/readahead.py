@@ -56,8 +56,10 @@ class ReadAhead:
                         self._put(Fetched(params, error=exc))
                         return
                     self._put(Fetched(params, page, nbytes))
-                    if not page.token or page.token in tokens:
-                        return  # the end, or a token loop: the consumer decides what next
+                    if not page.token:
+                        break  # this sequence ended: on to the next window
+                    if page.token in tokens:
+                        return  # a token loop: the consumer decides what comes next
                     tokens.add(page.token)
                     params = {"verb": params["verb"], "resumptionToken": page.token}
         finally:

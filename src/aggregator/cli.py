@@ -6,7 +6,7 @@ import ipaddress
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -145,11 +145,8 @@ def members_list(obj: Context, as_json: bool) -> None:
 
     with obj.session() as session:
         rows = catalog.list_members(session)
-    if as_json:
-        click.echo(json.dumps([_plain(r) for r in rows], indent=2, default=str))
-        return
-    click.echo(table([(r.slug, r.name, r.status, r.sources, r.records) for r in rows],
-                     ["slug", "name", "status", "sources", "records"]))
+    _emit(rows, as_json, ["slug", "name", "status", "sources", "records"],
+          lambda r: (r.slug, r.name, r.status, r.sources, r.records))
 
 
 @members.command("remove")
@@ -205,12 +202,10 @@ def sources_list(obj: Context, as_json: bool) -> None:
 
     with obj.session() as session:
         rows = catalog.list_sources(session)
-    if as_json:
-        click.echo(json.dumps([_plain(r) for r in rows], indent=2, default=str))
-        return
-    click.echo(table([(r.id, r.member, r.base_url, r.prefix, r.set_spec, r.every, r.records,
-                       r.last_run_status or "never") for r in rows],
-                     ["id", "member", "base url", "prefix", "set", "every", "records", "last run"]))
+    _emit(rows, as_json, ["id", "member", "base url", "prefix", "set", "every", "records",
+                          "last run"],
+          lambda r: (r.id, r.member, r.base_url, r.prefix, r.set_spec, r.every, r.records,
+                     r.last_run_status or "never"))
 
 
 # -- check and harvest ----------------------------------------------------------------
@@ -299,8 +294,14 @@ def _print_result(result: dict[str, Any]) -> None:
         click.echo(f"  … and {len(result['warnings']) - 10} more warnings (see --json)")
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in row.__dataclass_fields__}
+def _emit(rows: Sequence[Any], as_json: bool, headers: list[str],
+          cells: Callable[[Any], tuple[object, ...]]) -> None:
+    """Print dataclass rows as one JSON array, or as a table of the chosen cells."""
+    if as_json:
+        plain = [{k: getattr(r, k) for k in r.__dataclass_fields__} for r in rows]
+        click.echo(json.dumps(plain, indent=2, default=str))
+    else:
+        click.echo(table([cells(r) for r in rows], headers))
 
 
 def _safe_url(settings: Settings) -> str:

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from aggregator.config import Settings, load_settings
 from aggregator.errors import FetchError, ResponseTooLarge, RetryLater
-from aggregator.harvest.client import FetchedResponse, OAIClient, encode_params, parse_retry_after
+from aggregator.harvest.client import FetchedResponse, OAIClient, encode_params
+from aggregator.harvest.retry import parse_retry_after
 from httpfixture import LocalServer, Reply, Seen
 
 OAI = (b'<?xml version="1.0" encoding="UTF-8"?>\n'

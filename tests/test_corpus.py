@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import AggregatorError
-from aggregator.harvest.parse import (
-    parse_identify,
-    parse_list_page,
-    parse_metadata_formats,
-    parse_sets,
-)
+from aggregator.harvest.identify import parse_identify, parse_metadata_formats, parse_sets
+from aggregator.harvest.parse import parse_list_page
 from aggregator.harvest.safe_xml import XMLElement, parse_bytes
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "oai" / "responses"

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aggregator.errors import ForbiddenXML, MalformedXML, NotOAIResponse, OAIProtocolError
-from aggregator.harvest.parse import (
-    parse_identify,
-    parse_list_page,
-    parse_metadata_formats,
-    parse_sets,
-)
+from aggregator.harvest.identify import parse_identify, parse_metadata_formats, parse_sets
+from aggregator.harvest.parse import parse_list_page
 from aggregator.harvest.safe_xml import parse_bytes
 
 OAI = "http://www.openarchives.org/OAI/2.0/"

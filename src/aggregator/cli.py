@@ -254,11 +254,12 @@ def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_jso
     engine = obj.engine()
     with obj.session() as session:
         source_ids = catalog.sources_for(session, list(slugs) or None, all_)
+        labels = {s.id: f"{s.member} {s.base_url}" for s in catalog.list_sources(session)}
     if not source_ids:
         fail("no active source to harvest; add one with `aggregator sources add`", EXIT_FAILED)
     failed = 0
     for source_id in source_ids:
-        progress = ProgressLine(f"source {source_id}")
+        progress = ProgressLine(labels.get(source_id, f"source {source_id}")[:60])
         result = sync_source(engine, obj.settings, source_id, full=full, progress=progress.update)
         progress.finish()
         failed += result.status == "failed"

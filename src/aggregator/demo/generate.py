@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from aggregator.demo.oaiserver import SampleRecord
+from aggregator.demo.samples import SampleRecord
 
 
 def _words(text: str) -> tuple[str, ...]:

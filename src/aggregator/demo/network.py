@@ -9,7 +9,9 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from aggregator.demo.oaiserver import OAIServer, Repository, SampleRecord
+from aggregator.demo.oaiserver import OAIServer
+from aggregator.demo.provider import Repository
+from aggregator.demo.samples import SampleRecord
 
 MEMBER_FILES = ("perpusda-sukamaju", "unira", "jipi", "jtsin", "ipk")
 _ISBN_RE = re.compile(r"(?:ISBN\s*)?((?:97[89])?[\d-]{9,17}[\dXx])")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from aggregator.config import Settings
 from aggregator.console import table
 from aggregator.demo.network import DemoMember, start_network
-from aggregator.demo.oaiserver import OAIServer, SampleRecord
+from aggregator.demo.oaiserver import OAIServer
+from aggregator.demo.samples import SampleRecord
 from aggregator.errors import UserInputError
 from aggregator.pipeline import sync_source
 from aggregator.store import catalog

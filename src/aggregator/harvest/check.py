@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aggregator.config import Settings
 from aggregator.errors import FetchError, HarvestError, OAIProtocolError
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.dates import normalise_granularity, parse_datestamp
+from aggregator.harvest.identify import parse_identify, parse_metadata_formats, parse_sets
 from aggregator.harvest.model import IdentifyInfo, ListPage, MetadataFormat
-from aggregator.harvest.parse import (
-    parse_identify,
-    parse_list_page,
-    parse_metadata_formats,
-    parse_sets,
-)
+from aggregator.harvest.parse import parse_list_page
 
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 VALID_GRANULARITIES = ("YYYY-MM-DD", "YYYY-MM-DDThh:mm:ssZ")
@@ -54,6 +50,8 @@ def check_endpoint(base_url: str, settings: Settings, prefix: str | None = None)
         HarvestError: Identify does not answer with OAI-PMH.
     """
     report = CheckReport(base_url)
+    # a manager waits for this answer: retry a transient failure once, not for minutes
+    settings = replace(settings, max_retries=min(settings.max_retries, 1))
     with OAIClient(base_url, settings) as client:
         identify = parse_identify(client.harvest(verb="Identify").content)
         _check_identify(report, identify, base_url)

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-import random
-import re
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urldefrag, urlencode, urljoin, urlsplit
@@ -23,24 +19,20 @@ import sickle
 import urllib3.exceptions as u3
 
 from aggregator.config import Settings
-from aggregator.errors import BlockedAddress, FetchError, ResponseTooLarge, RetryLater
+from aggregator.errors import BlockedAddress, FetchError, RetryLater
+from aggregator.harvest.body import BadEncoding, Transient, read_body, reason
 from aggregator.harvest.netguard import GuardedAdapter, Resolver, check_request_url
+from aggregator.harvest.retry import backoff_delay, parse_retry_after
 from aggregator.records import Notice
 
 logger = logging.getLogger(__name__)
 
 ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.1"
 ACCEPT_ENCODING = "gzip, deflate, identity;q=0.5"
-CHUNK_SIZE = 64 * 1024
-DEADLINE_FACTOR = 4  # a whole response may take this many read timeouts, no more
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 FLOW_CONTROL_STATUSES = frozenset({429, 503})
 TRANSIENT_STATUSES = frozenset({408, 502, 504})
-_MAX_WAIT = 10 * 365 * 86400.0  # keeps absurd Retry-After values representable
-_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 # Politeness is per host and shared by every client in the process.
 _registry_lock = threading.Lock()
@@ -71,18 +63,6 @@ class FetchedResponse:
     request_url: str = ""
 
 
-class _Transient(Exception):
-    """A failure another attempt may cure (kept inside this module)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _BadEncoding(Exception):
-    """The body could not be decoded with the Content-Encoding the server declared."""
-
-
 @dataclass
 class _Progress:
     """Where one :meth:`OAIClient.harvest` call stands between its attempts."""
@@ -107,31 +87,6 @@ def encode_params(params: Mapping[str, Any]) -> str:
     return urlencode(kept, quote_via=quote, safe="")
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Return the wait a Retry-After header asks for, in seconds.
-
-    Args:
-        value: the header, as delta-seconds or as an HTTP-date.
-        now: the current UTC time (for HTTP-dates); defaults to the clock.
-
-    Returns:
-        Seconds to wait (0 for a date in the past), or ``None`` when absent or unreadable.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if _DELTA_SECONDS.fullmatch(text):
-        return min(float(text), _MAX_WAIT)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return min(max(0.0, (when - now).total_seconds()), _MAX_WAIT)
-
-
 def _host_lock(host: str) -> threading.Lock:
     with _registry_lock:
         return _host_locks.setdefault(host, threading.Lock())
@@ -151,41 +106,6 @@ def _find_blocked(exc: BaseException) -> BlockedAddress | None:
         linked = [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
         todo.extend(x for x in linked if isinstance(x, BaseException))
     return None
-
-
-def _reason(exc: BaseException) -> str:
-    """Shorten a connection error to a few words for a one-line message."""
-    text = str(exc)
-    for needle, words in (("Connection refused", "connection refused"),
-                          ("Name or service not known", "unknown host name"),
-                          ("NameResolutionError", "host name does not resolve"),
-                          ("Temporary failure in name resolution", "DNS lookup failed"),
-                          ("No route to host", "no route to host"),
-                          ("Network is unreachable", "network unreachable"),
-                          ("Connection reset", "connection reset"),
-                          ("RemoteDisconnected", "server closed the connection")):
-        if needle in text:
-            return words
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-def _gunzip(data: bytes, cap: int, url: str) -> bytes:
-    """Decompress (possibly multi-member) gzip data, refusing to grow past ``cap``."""
-    out = bytearray()
-    pending = data
-    while pending:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while not inflater.eof:
-            piece = inflater.decompress(pending, CHUNK_SIZE)
-            out += piece
-            if len(out) > cap:
-                raise ResponseTooLarge(f"gzip body from {url} exceeds {cap} bytes "
-                                       "once decompressed")
-            pending = inflater.unconsumed_tail
-            if not piece and not pending:
-                raise zlib.error("gzip stream ends early")
-        pending = inflater.unused_data
-    return bytes(out)
 
 
 def _looks_oai(body: bytes) -> bool:
@@ -276,7 +196,7 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
         check_request_url(state.url)
         try:
             answer = self._request(state.method, state.url, state.data, identity=state.identity)
-        except _BadEncoding as exc:
+        except BadEncoding as exc:
             if state.identity:
                 raise FetchError(f"undecodable body from {state.url}: {exc}") from exc
             state.identity = True
@@ -284,7 +204,7 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
                                         f"{exc}; asked again without compression"))
             logger.warning("%s; retrying %s with Accept-Encoding: identity", exc, state.url)
             return None
-        except _Transient as exc:
+        except Transient as exc:
             state.flow_control = 0
             self._give_up_or_wait(exc, state)
             return None
@@ -298,7 +218,7 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
             return None
         state.flow_control = 0
         if status in TRANSIENT_STATUSES or (status == 500 and not _looks_oai(answer.content)):
-            self._give_up_or_wait(_Transient(f"HTTP {status} from {state.url}", status), state)
+            self._give_up_or_wait(Transient(f"HTTP {status} from {state.url}", status), state)
             return None
         return answer
 
@@ -318,7 +238,7 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
         logger.info("HTTP %d redirect from %s to %s", answer.status, state.url, target)
         state.url = target
 
-    def _give_up_or_wait(self, exc: _Transient, state: _Progress) -> None:
+    def _give_up_or_wait(self, exc: Transient, state: _Progress) -> None:
         """Raise FetchError once retries are exhausted, else sleep the backoff."""
         state.failures += 1
         limit = self.settings.max_retries
@@ -349,8 +269,7 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
         self._sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        delay = self.settings.backoff_base * 2 ** attempt * random.uniform(0.5, 1.5)
-        return float(min(delay, self.settings.retry_after_cap))
+        return backoff_delay(attempt, self.settings.backoff_base, self.settings.retry_after_cap)
 
     @contextmanager
     def _host_slot(self, host: str) -> Iterator[None]:
@@ -390,7 +309,9 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
                 status = resp.status_code
                 skip = status in REDIRECT_STATUSES | FLOW_CONTROL_STATUSES | TRANSIENT_STATUSES
                 notices: list[Notice] = []
-                body = b"" if skip else self._read_body(resp, start, url, notices)
+                body = b"" if skip else read_body(
+                    resp, url, notices, start=start, cap=s.max_response_bytes,
+                    read_timeout=s.read_timeout, clock=self._clock)
             finally:
                 resp.close()
             elapsed = self._clock() - start
@@ -409,56 +330,14 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
         if blocked is not None:
             return blocked
         if isinstance(exc, requests.exceptions.SSLError):
-            return FetchError(f"TLS error talking to {host}: {_reason(exc)}")
+            return FetchError(f"TLS error talking to {host}: {reason(exc)}")
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return _Transient(f"cannot connect to host: {host} (timed out after "
+            return Transient(f"cannot connect to host: {host} (timed out after "
                               f"{self.settings.connect_timeout}s)")
         if isinstance(exc, requests.exceptions.ReadTimeout):
-            return _Transient(f"{host} did not answer within {self.settings.read_timeout}s")
+            return Transient(f"{host} did not answer within {self.settings.read_timeout}s")
         if isinstance(exc, requests.exceptions.ConnectionError):
-            return _Transient(f"cannot connect to host: {host} ({_reason(exc)})")
+            return Transient(f"cannot connect to host: {host} ({reason(exc)})")
         if isinstance(exc, requests.exceptions.RequestException | u3.HTTPError):
-            return FetchError(f"request to {host} failed: {_reason(exc)}")
+            return FetchError(f"request to {host} failed: {reason(exc)}")
         return exc
-
-    def _read_body(self, resp: requests.Response, start: float, url: str,
-                   notices: list[Notice]) -> bytes:
-        """Stream the decoded body under the size cap and the whole-response deadline."""
-        cap = self.settings.max_response_bytes
-        deadline = start + self.settings.read_timeout * DEADLINE_FACTOR
-        encoding = resp.headers.get("content-encoding", "").strip().lower()
-        buf = bytearray()
-        try:
-            # read1 returns what one receive brings, so a server dripping bytes slower than
-            # the read timeout still meets the deadline check between receives
-            while chunk := resp.raw.read1(CHUNK_SIZE, decode_content=True):
-                buf += chunk
-                if len(buf) > cap:
-                    raise ResponseTooLarge(f"response from {url} exceeds {cap} bytes "
-                                           "once decompressed")
-                if self._clock() > deadline:
-                    raise _Transient(f"response from {url} took longer than "
-                                     f"{deadline - start:.0f}s")
-        except u3.DecodeError as exc:
-            if encoding and encoding != "identity":
-                raise _BadEncoding(f"body declared as Content-Encoding: {encoding} does "
-                                   "not decode") from exc
-            raise FetchError(f"undecodable body from {url}: {_reason(exc)}") from exc
-        except u3.ReadTimeoutError as exc:
-            raise _Transient(f"{url} stalled: no data within {self.settings.read_timeout}s"
-                             ) from exc
-        except (u3.ProtocolError, u3.SSLError, requests.exceptions.ChunkedEncodingError,
-                OSError) as exc:
-            raise _Transient(f"truncated response from {url} ({_reason(exc)})") from exc
-        body = bytes(buf)
-        if body.startswith(ZSTD_MAGIC):
-            raise FetchError(f"response from {url} is zstd-compressed, which the harvester "
-                             "cannot decode; ask the provider for gzip or no compression")
-        if body.startswith(GZIP_MAGIC):
-            try:
-                body = _gunzip(body, cap, url)
-            except zlib.error as exc:
-                raise _Transient(f"gzip body from {url} does not decompress ({exc})") from exc
-            notices.append(Notice("undeclared-gzip", "the body was gzip-compressed without "
-                                  "a matching Content-Encoding header", sample=url))
-        return body

@@ -18,8 +18,9 @@ from aggregator.errors import (
     RetryLater,
 )
 from aggregator.harvest.client import OAIClient
+from aggregator.harvest.identify import parse_identify
 from aggregator.harvest.model import IdentifyInfo, ListPage
-from aggregator.harvest.parse import parse_identify, parse_list_page
+from aggregator.harvest.parse import parse_list_page
 from aggregator.harvest.plan import (
     Checkpoint,
     Granularity,
@@ -296,7 +297,8 @@ class Harvester:
             if cp.run_start is None:
                 cp.run_start = page.response_date or _now_iso()
             if page.complete_list_size is not None:
-                self.complete_list_size = page.complete_list_size
+                if self.complete_list_size is None:  # the whole list's size, for progress
+                    self.complete_list_size = page.complete_list_size
                 cp.complete_list_size = page.complete_list_size
             previous_token = cp.token
             self._advance(cp, page, previous_token)

@@ -12,6 +12,8 @@ are values, never exceptions.
     ├── UserInputError              bad input on the command line (unknown member, bad URL)
     ├── StoreError                  the database refused or is not ready
     │   └── SchemaMissing           `aggregator init` has not been run
+    ├── SearchError                 the search index cannot answer (missing, corrupt)
+    │   └── SearchTimeout           a query ran past the time limit
     └── HarvestError                a harvest step failed
         ├── FetchError              no usable HTTP answer (unreachable, timeout, TLS, HTTP status)
         │   ├── BlockedAddress      the URL or a redirect points at a forbidden network
@@ -44,6 +46,14 @@ class StoreError(AggregatorError):
 
 class SchemaMissing(StoreError):
     """The database has no (or an outdated) schema: run `aggregator init`."""
+
+
+class SearchError(AggregatorError):
+    """The search index cannot answer: missing, unreadable, or locked for too long."""
+
+
+class SearchTimeout(SearchError):
+    """A query ran past the search time limit (the portal answers 503)."""
 
 
 class HarvestError(AggregatorError):

@@ -1,0 +1,185 @@
+"""The mutable draft the format mappings fill in, and the text clean-up they share."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
+from aggregator.normalize.fields import Fields
+from aggregator.normalize.identifiers import classify, link_from
+from aggregator.normalize.vocab import language_codes, resolve_type
+from aggregator.normalize.years import pick_year
+
+__all__ = ["Draft", "Node", "clean", "local_name", "text_of"]
+
+
+class Node(Protocol):
+    """The part of a parsed element the mappings use (an lxml element satisfies it)."""
+
+    @property
+    def tag(self) -> object:
+        """A ``{namespace}local`` str for elements; something else for comments and PIs."""
+
+    @property
+    def text(self) -> str | None:
+        """Text before the first child."""
+
+    def get(self, key: str) -> str | None:
+        """An attribute value."""
+
+    def __iter__(self) -> Iterator[Node]:
+        """The direct children."""
+
+    def __len__(self) -> int:
+        """The number of direct children."""
+
+    def itertext(self) -> Iterator[str]:
+        """Every text node below this one, in document order."""
+
+
+# Two or three characters that are UTF-8 read as Latin-1 (SLiMS runs titles through
+# PHP's utf8_encode, so "’" arrives as "â\x80\x99" and Arabic as Latin-1 soup).
+_MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf]")
+
+
+def clean(text: str | None) -> str:
+    """Collapse whitespace and repair UTF-8 that was decoded as Latin-1."""
+    if not text:
+        return ""
+    out = " ".join(text.split())
+    if not out.isascii() and _MOJIBAKE.search(out):
+        with contextlib.suppress(UnicodeError):  # not mojibake after all: keep it
+            out = out.encode("latin-1").decode("utf-8")
+    return out
+
+
+def text_of(node: Node) -> str:
+    """The cleaned text of an element, including text inside child elements."""
+    # clean() inlined: this runs for every field of every record.
+    text = "".join(node.itertext()) if len(node) else node.text
+    if not text:
+        return ""
+    out = " ".join(text.split())
+    return out if out.isascii() else clean(out)
+
+
+def local_name(tag: object) -> str:
+    """The local part of a Clark name (empty for comments and PIs)."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+# An abstract must hold at least this many letters or digits (OJS sends "." and "-").
+_SENSIBLE = re.compile(r"(?:\w\W*){3}")
+
+
+class Draft:
+    """Field values collected from one record, turned into :class:`Fields` at the end.
+
+    Every list keeps document order; duplicates are removed when finishing.
+    """
+
+    __slots__ = ("abstracts", "contributors", "creators", "dates", "fallback_dates",
+                 "fallback_type", "format", "identifiers", "languages", "links",
+                 "other_titles", "publishers", "related", "rights", "strong_type",
+                 "subjects", "titles", "types")
+
+    def __init__(self, fmt: str) -> None:
+        self.format = fmt
+        self.titles: list[str] = []
+        self.other_titles: list[str] = []
+        self.creators: list[str] = []
+        self.contributors: list[str] = []
+        self.subjects: list[str] = []
+        self.abstracts: list[str] = []
+        self.publishers: list[str] = []
+        self.dates: list[str] = []
+        self.fallback_dates: list[str] = []
+        self.types: list[str] = []
+        self.strong_type: str | None = None
+        self.fallback_type: str | None = None
+        self.languages: list[str] = []
+        self.identifiers: list[str] = []
+        self.related: list[str] = []
+        self.links: list[str] = []
+        self.rights: list[str] = []
+
+    def finish(self) -> Fields:
+        """Build the immutable :class:`Fields`."""
+        titles = _unique(self.titles + self.other_titles)
+        year, year_raw = pick_year(self.dates)
+        if year is None and self.fallback_dates:
+            year, fallback_raw = pick_year(self.fallback_dates)
+            year_raw = year_raw if year is None and year_raw else fallback_raw
+        kind = self.strong_type or resolve_type(self.types) or self.fallback_type
+        identifiers, pairs = self._identifiers()
+        return Fields(
+            title=titles[0] if titles else None,
+            other_titles=titles[1:],
+            creators=_unique(self.creators),
+            contributors=_unique(self.contributors),
+            subjects=_unique(self.subjects),
+            abstract=_pick_abstract(self.abstracts),
+            publisher=next((p for p in self.publishers if p), None),
+            year=year,
+            year_raw=year_raw,
+            type=kind,
+            types_raw=_unique(self.types),
+            languages=language_codes(self.languages),
+            identifiers=identifiers,
+            rights=_unique(self.rights),
+            link=link_from(pairs),
+            format=self.format,
+        )
+
+    def _identifiers(self) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
+        """Classify identifiers (all kept) and related values (kept when recognised)."""
+        grouped: dict[str, dict[str, None]] = {}
+        link_pairs: list[tuple[str, str]] = []
+        for source, keep_other in ((self.links, False), (self.identifiers, True),
+                                   (self.related, False)):
+            for value in source:
+                found = classify(value)
+                if found is None or (found[0] == "other" and not keep_other):
+                    continue
+                grouped.setdefault(found[0], {})[found[1]] = None
+                link_pairs.append(found)
+        return {kind: tuple(values) for kind, values in grouped.items()}, link_pairs
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    """Non-empty values without duplicates, in first-seen order."""
+    if len(values) < 2:
+        return tuple(values) if values and values[0] else ()
+    unique = dict.fromkeys(values)
+    unique.pop("", None)
+    return tuple(unique)
+
+
+def _pick_abstract(values: list[str]) -> str | None:
+    """The longest sensible abstract (the first among equals), else the first non-empty.
+
+    HTML markup (Zenodo sends it escaped twice, OJS once) is reduced to its text.
+    """
+    best: str | None = None
+    for value in values:
+        if _SENSIBLE.search(value) and (best is None or len(value) > len(best)):
+            best = value
+    if best is None:
+        best = next((v for v in values if v), None)
+    if best is not None and ("<" in best or "&" in best):
+        best = _plain_text(best)
+    return best
+
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _plain_text(value: str) -> str:
+    """Unescape entities and drop tags when the text looks like HTML."""
+    text = html.unescape(value) if "&lt;" in value or "&amp;" in value else value
+    if not _TAG.search(text):
+        return value
+    return clean(html.unescape(_TAG.sub(" ", text))) or value

@@ -1,0 +1,450 @@
+"""The tantivy search backend: schema, document mapping, query translation and facet counts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from aggregator.errors import SearchError, SearchTimeout
+from aggregator.index.backends import (
+    BOOSTS,
+    FIELD_TARGETS,
+    FILTER_FACETS,
+    SEARCH_TIME_LIMIT,
+    WRITER_TIMEOUT,
+    clamp_paging,
+    facet_values,
+    positive_terms,
+    read_meta,
+    sort_title,
+    top_counts,
+    write_meta,
+)
+from aggregator.index.highlight import highlight
+from aggregator.index.model import (
+    AnyOf,
+    Clause,
+    Hit,
+    IndexDoc,
+    ParsedQuery,
+    SearchQuery,
+    SearchResult,
+    Term,
+    YearRange,
+)
+from aggregator.index.query import parse_query
+
+logger = logging.getLogger(__name__)
+
+FOLD = "fold"  # our analyzer: simple tokenizer, lowercase, ASCII folding, no stemming
+TEXT_FIELDS = (
+    "title", "other_titles", "creators", "contributors",
+    "subjects", "abstract", "publisher", "text",
+)
+FACET_FIELDS = {
+    "member": "member", "type": "type", "language": "language",
+    "subject": "subject_facet", "year": "year",
+}
+YEAR_ORDER_MAX = 1 << 22  # |year| beyond this (garbage) sorts with the undated
+MAX_FACET_LIMIT = 1_000
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(80))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, fast=True, tokenizer_name="raw")
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, tokenizer_name=FOLD, index_option="position")
+    for name in ("member", "type", "language", "subject_facet", "sort_title"):
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("year", indexed=True, fast=True)
+    builder.add_integer_field("year_order", fast=True)  # year, then id: see _year_order
+    builder.add_bytes_field("display", stored=True)
+    return builder.build()
+
+
+_DISPLAY = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _year_order(year: int, doc_id: str) -> int:
+    """One integer that sorts by year, then by id, so that equal years keep a fixed order.
+
+    Tantivy sorts by one fast field and leaves ties in segment order, which changes with
+    threads and merges. Decimal ids (cluster numbers) below 2**40 keep their numeric order;
+    other ids take a stable 40-bit hash.
+    """
+    if doc_id.isdecimal() and int(doc_id) < 1 << 40:
+        tie = int(doc_id)
+    else:
+        tie = int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=5).digest(), "big")
+    return (year << 40) + tie
+
+
+def _sort_key(title: str) -> str:
+    """``backends.sort_title``, with a quicker road for plain ASCII titles."""
+    if title.isascii():
+        return " ".join(_ASCII_WORD.findall(title.lower()))
+    return sort_title(title)
+
+
+def _nfkc(text: str) -> str:
+    """Compose (and unify compatibility forms) so that ``e`` + U+0301 folds like ``é``."""
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+class TantivyBackend:
+    """A SearchBackend over a tantivy index in one folder.
+
+    Text fields share one analyzer (words, lower case, ASCII folding, no stemming, since
+    Indonesian and English are mixed); query words go through the very same analyzer,
+    so ``Café`` and ``cafe`` meet, and so do ``Ørsted`` and ``orsted``. Field boosts,
+    field prefixes, paging limits and the meta file follow ``index/backends.py``. Facet
+    fields are raw multi-valued fast fields, counted with terms aggregations. The writer
+    is opened on the first change and held until :meth:`close`; a backend that only
+    searches never takes the index lock.
+    """
+
+    name = "tantivy"
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        time_limit: float = SEARCH_TIME_LIMIT,
+        writer_heap: int = 256_000_000,
+    ) -> None:
+        """Open the index in ``path``, creating it when ``create`` is true.
+
+        Raises:
+            SearchError: the index is missing (and ``create`` is false) or was built
+                with another schema (rebuild it).
+        """
+        self.path = Path(path)
+        self.time_limit = time_limit
+        self._writer_heap = writer_heap
+        self._schema = _schema()
+        self._analyzer = _analyzer()
+        self._lock = threading.Lock()
+        self._writer: Any = None
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_dir() or not tantivy.Index.exists(str(self.path)):
+            raise SearchError(f"no search index in {self.path}: rebuild the index")
+        try:
+            self._index = tantivy.Index(self._schema, str(self.path), reuse=True)
+        except ValueError as exc:
+            raise SearchError(f"cannot open the search index in {self.path}: {exc}") from exc
+        self._index.register_tokenizer(FOLD, self._analyzer)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def add(self, docs: Iterable[IndexDoc]) -> None:
+        """Add documents, replacing any with the same id (visible after commit)."""
+        with self._lock:
+            writer = self._open_writer()
+            for doc in docs:
+                writer.delete_documents_by_term("id", doc.id)
+                writer.add_document(self._document(doc))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Delete documents by id (visible after commit)."""
+        with self._lock:
+            writer = self._open_writer()
+            for doc_id in ids:
+                writer.delete_documents_by_term("id", doc_id)
+
+    def commit(self, meta: dict[str, int | str]) -> None:
+        """Commit the index, then save ``meta`` beside it and refresh the searcher.
+
+        The meta file is replaced only after tantivy's commit, so after a crash it can
+        lag behind the index (the next sync re-applies a few changes) but never run ahead.
+        """
+        with self._lock:
+            try:
+                self._open_writer().commit()
+            except ValueError as exc:
+                raise SearchError(f"search index commit failed: {exc}") from exc
+            write_meta(self.path, meta)
+            self._index.reload()
+        logger.debug("tantivy index %s committed with meta %s", self.path, meta)
+
+    def meta(self) -> dict[str, int | str]:
+        """The meta saved with the last commit (``{}`` for a new index)."""
+        return read_meta(self.path)
+
+    def close(self) -> None:
+        """Drop uncommitted changes, wait for merges and release the index lock."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.rollback()
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+    def _open_writer(self) -> Any:
+        """The held writer, opened now if needed, waiting up to WRITER_TIMEOUT for the lock."""
+        if self._writer is not None:
+            return self._writer
+        threads = max(1, min(4, os.cpu_count() or 1))
+        heap = max(self._writer_heap, threads * 20_000_000)  # tantivy wants ≥15 MB each
+        deadline = time.monotonic() + WRITER_TIMEOUT
+        while True:
+            try:
+                self._writer = self._index.writer(heap_size=heap, num_threads=threads)
+                return self._writer
+            except ValueError as exc:
+                if time.monotonic() >= deadline:
+                    raise SearchError(
+                        f"cannot write the search index in {self.path}: {exc}") from exc
+                time.sleep(0.1)
+
+    def _document(self, doc: IndexDoc) -> tantivy.Document:
+        """The tantivy document: analysed text, facet values, sort keys, display JSON."""
+        out = tantivy.Document()
+        out.add_text("id", doc.id)
+        for name, values in (
+            ("title", (doc.title,)), ("other_titles", doc.other_titles),
+            ("creators", doc.creators), ("contributors", doc.contributors),
+            ("subjects", doc.subjects), ("abstract", (doc.abstract,)),
+            ("publisher", (doc.publisher,)), ("text", (doc.text,)),
+        ):
+            for value in values:
+                if value:
+                    out.add_text(name, _nfkc(value))
+        for name, values in (("member", doc.members), ("language", doc.languages),
+                             ("subject_facet", doc.subjects), ("type", (doc.type or "",))):
+            for value in facet_values(values) if len(values) > 1 else values:
+                if value and (value := value.strip()):
+                    out.add_text(name, value)
+        if doc.year is not None:
+            out.add_integer("year", doc.year)
+            if abs(doc.year) < YEAR_ORDER_MAX:
+                out.add_integer("year_order", _year_order(doc.year, doc.id))
+        key = _sort_key(doc.title)
+        if key:  # untitled works sort last; equal titles in id order
+            out.add_text("sort_title", f"{key}\x00{doc.id}")
+        display = (doc.title, doc.creators, doc.year, doc.type, doc.languages, doc.members,
+                   doc.record_ids, doc.abstract)
+        out.add_bytes("display", _DISPLAY.encode(display).encode("utf-8"))
+        return out
+
+    # -- reading ------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many live documents the committed index holds."""
+        return int(self._index.searcher().num_docs)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run a search; finishes or fails with SearchTimeout within the time limit.
+
+        Raises:
+            SearchTimeout: the search ran past ``time_limit`` seconds.
+            SearchError: tantivy refused the query or the index is unreadable.
+        """
+        started = time.perf_counter()
+        parsed = parse_query(query.text)
+        full = self._combine(self.translate(parsed), self._filters(query))
+        page, per_page = clamp_paging(query)
+        searcher: Any = self._index.searcher()  # the stubs lack SearchResult.count
+        try:
+            found = searcher.search(full, per_page, count=True, offset=(page - 1) * per_page,
+                                    **self._order(query.sort))
+            self._check_time(started)
+            facets = self._facets(searcher, full, query)
+        except ValueError as exc:
+            raise SearchError(f"search failed: {exc}") from exc
+        terms = positive_terms(parsed) if query.highlight else []
+        relevance = query.sort == "relevance"
+        hits = tuple(
+            self._hit(searcher, float(score) if relevance else 0.0, address, terms)
+            for score, address in found.hits
+        )
+        took = self._check_time(started)
+        return SearchResult(total=int(found.count or 0), hits=hits, facets=facets,
+                            took_ms=took * 1000.0, fallback=parsed.fallback)
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        """Title words starting with ``prefix`` (folded), most frequent first.
+
+        Reads the term dictionary of the ``title`` field: tantivy walks the words under
+        the prefix and counts, for each, the live documents holding it (the all-documents
+        filter keeps words of deleted records out), then returns the most frequent. That
+        costs one posting-list walk per word under the prefix, under a millisecond on
+        100,000 generated titles; no extra field is indexed for it. The words come back
+        folded (``pendidikan``), as the index holds them.
+        """
+        words = self._analyzer.analyze(_nfkc(prefix))
+        if not words or limit < 1:
+            return []
+        found = self._index.searcher().terms_with_prefix(
+            "title", words[-1], filter_query=tantivy.Query.all_query(), limit=limit + 20)
+        ranked = sorted(found, key=lambda item: (-item[1], item[0]))
+        return [word for word, count in ranked[:limit] if count > 0]
+
+    def translate(self, parsed: ParsedQuery) -> tantivy.Query:
+        """The tantivy query for a parsed patron query (filters not included)."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for clause in parsed.must:
+            sub = self._clause(clause)
+            if sub is not None:
+                clauses.append((tantivy.Occur.Must, sub))
+        if not clauses:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        for clause in parsed.must_not:
+            sub = self._clause(clause)
+            if sub is not None:
+                clauses.append((tantivy.Occur.MustNot, sub))
+        return clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+
+    def _clause(self, clause: Clause) -> tantivy.Query | None:
+        if isinstance(clause, YearRange):
+            return self._year_range(clause.start, clause.end)
+        if isinstance(clause, AnyOf):
+            options = [q for q in (self._clause(o) for o in clause.options) if q is not None]
+            if len(options) < 2:
+                return options[0] if options else None
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in options])
+        return self._term(clause)
+
+    def _term(self, term: Term) -> tantivy.Query | None:
+        """A word or phrase in each field of its group, boosted, any field matching."""
+        words = self._analyzer.analyze(_nfkc(term.text))
+        if not words:
+            return None
+        per_field: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        fields = FIELD_TARGETS.get(term.field, TEXT_FIELDS) if term.field else TEXT_FIELDS
+        for name in fields:
+            if len(words) == 1:  # tantivy refuses (panics on) one-word phrases
+                sub = tantivy.Query.term_query(self._schema, name, words[0])
+            else:
+                sub = tantivy.Query.phrase_query(self._schema, name, list(words))
+            boost = BOOSTS.get(name, 1.0)
+            if boost != 1.0:
+                sub = tantivy.Query.boost_query(sub, boost)
+            per_field.append((tantivy.Occur.Should, sub))
+        return tantivy.Query.boolean_query(per_field)
+
+    def _year_range(self, start: int | None, end: int | None) -> tantivy.Query:
+        """Years from ``start`` to ``end`` inclusive, each match scoring exactly 1.
+
+        A bare fast-field range query scores its matches 1 or 0 depending on how the
+        conjunction around it is evaluated, which would reorder hits; the wrapper pins it.
+        """
+        years = tantivy.Query.range_query(
+            self._schema, "year", tantivy.FieldType.Integer, start, end)
+        return tantivy.Query.const_score_query(years, 1.0)
+
+    def _filters(self, query: SearchQuery) -> list[tantivy.Query]:
+        """Facet selections (OR within a facet, AND across) and the year bounds."""
+        out: list[tantivy.Query] = []
+        for facet, values in query.filters.items():
+            selected = facet_values(values)
+            if not selected:
+                continue
+            if facet == "year":  # years picked in the facet list; non-numbers match nothing
+                years = [int(v) for v in selected if v.isdecimal()]
+                picked = (tantivy.Query.term_set_query(self._schema, "year", years) if years
+                          else tantivy.Query.empty_query())
+                out.append(picked)
+            elif facet in FILTER_FACETS:
+                out.append(tantivy.Query.term_set_query(self._schema, FACET_FIELDS[facet],
+                                                        selected))
+        if query.year_from is not None or query.year_to is not None:
+            out.append(self._year_range(query.year_from, query.year_to))
+        return out
+
+    @staticmethod
+    def _combine(text: tantivy.Query, filters: list[tantivy.Query]) -> tantivy.Query:
+        """The text query with the filters as further must clauses that score nothing."""
+        if not filters:
+            return text
+        clauses = [(tantivy.Occur.Must, text)]
+        clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0))
+                    for f in filters]
+        return tantivy.Query.boolean_query(clauses)
+
+    @staticmethod
+    def _order(sort: str) -> dict[str, Any]:
+        """Keyword arguments of ``Searcher.search`` for a sort order.
+
+        Works without a year (or a title) come last in every order. Equal years go by id
+        (descending for newest, ascending for oldest), equal titles by id.
+        """
+        if sort == "newest":
+            return {"order_by_field": "year_order", "order": tantivy.Order.Desc}
+        if sort == "oldest":
+            return {"order_by_field": "year_order", "order": tantivy.Order.Asc}
+        if sort == "title":
+            return {"order_by_field": "sort_title", "order": tantivy.Order.Asc}
+        return {}
+
+    def _facets(
+        self, searcher: Any, full: tantivy.Query, query: SearchQuery
+    ) -> dict[str, tuple[tuple[str, int], ...]]:
+        """Value counts of the requested facets over the filtered matching set."""
+        wanted = [f for f in query.facets if f in FACET_FIELDS]
+        if not wanted:
+            return {}
+        size = min(max(query.facet_limit, 1), MAX_FACET_LIMIT)
+        # Ask for more than we keep, so that values tied at the cut are ordered by name, and
+        # let each segment report plenty, so that counts merged across segments stay exact.
+        terms = {"size": size * 2 + 10, "segment_size": max(1_000, size * 20)}
+        request = {f: {"terms": {"field": FACET_FIELDS[f], **terms}} for f in wanted}
+        answer = searcher.aggregate(full, request)
+        out: dict[str, tuple[tuple[str, int], ...]] = {}
+        for facet in wanted:
+            counts: Counter[str] = Counter()
+            for bucket in answer.get(facet, {}).get("buckets", []):
+                counts[_bucket_key(bucket["key"])] += int(bucket["doc_count"])
+            out[facet] = top_counts(counts, size)
+        return out
+
+    def _hit(self, searcher: Any, score: float, address: Any, terms: list[str]) -> Hit:
+        stored = searcher.doc(address)
+        title, creators, year, kind, languages, members, record_ids, abstract = json.loads(
+            bytes(stored.get_first("display")))
+        highlights: dict[str, str] = {}
+        if terms:
+            highlights["title"] = highlight(title, terms)
+            if abstract:
+                highlights["abstract"] = highlight(abstract, terms)
+        return Hit(
+            id=str(stored.get_first("id")), score=score, title=title, creators=tuple(creators),
+            year=year, type=kind, languages=tuple(languages), members=tuple(members),
+            record_ids=tuple(record_ids), highlights=highlights,
+        )
+
+    def _check_time(self, started: float) -> float:
+        elapsed = time.perf_counter() - started
+        if elapsed > self.time_limit:
+            raise SearchTimeout(f"search took {elapsed:.1f}s (limit {self.time_limit:.1f}s)")
+        return elapsed
+
+
+def _bucket_key(key: Any) -> str:
+    """Facet values as text; year keys may come back as floats."""
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)

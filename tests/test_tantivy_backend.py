@@ -1,0 +1,221 @@
+"""Tests specific to the tantivy backend: analysis, replacement, meta, facets, sorting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.errors import SearchError, SearchTimeout
+from aggregator.index import tantivy_backend
+from aggregator.index.model import IndexDoc, SearchQuery
+from aggregator.index.tantivy_backend import TantivyBackend
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[TantivyBackend]:
+    engine = TantivyBackend(tmp_path / "idx")
+    yield engine
+    engine.close()
+
+
+def _ids(engine: TantivyBackend, **kwargs: object) -> list[str]:
+    return [hit.id for hit in engine.search(SearchQuery(**kwargs)).hits]  # type: ignore[arg-type]
+
+
+def _corpus() -> list[IndexDoc]:
+    return [
+        IndexDoc(id="1", title="Sejarah kopi Nusantara", creators=("Hatta, Mohammad",),
+                 subjects=("Kopi", "Sejarah"), year=2019, type="Book", languages=("id",),
+                 members=("ui", "ugm")),
+        IndexDoc(id="2", title="Coffee and trade", abstract="Kopi in colonial Java.",
+                 subjects=("Kopi",), year=2021, type="Article", languages=("en",),
+                 members=("ugm",)),
+        IndexDoc(id="3", title="Teh dan gula", subjects=("Teh",), year=2019, type="Thesis",
+                 languages=("id", "en"), members=("itb",)),
+        IndexDoc(id="4", title="Pendidikan anak", subjects=("Pendidikan",), type="Book",
+                 languages=("id",), members=("ui",)),
+    ]
+
+
+@pytest.fixture
+def corpus(backend: TantivyBackend) -> TantivyBackend:
+    backend.add(_corpus())
+    backend.commit({"change_seq": 4})
+    return backend
+
+
+@pytest.mark.parametrize(
+    ("indexed", "typed"),
+    [("Café Society", "cafe"), ("cafe society", "CAFÉ"), ("Cafe\u0301 crème", "café"),
+     ("Ørsted", "orsted"), ("Straße", "strasse"), ("Ｐｅｎｄｉｄｉｋａｎ", "pendidikan")],
+)
+def test_folding_matches_both_ways(backend: TantivyBackend, indexed: str, typed: str) -> None:
+    backend.add([IndexDoc(id="x", title=indexed)])
+    backend.commit({})
+    assert _ids(backend, text=typed) == ["x"]
+    assert _ids(backend, text=f'"{typed}"') == ["x"]
+
+
+def test_add_replaces_by_id(backend: TantivyBackend) -> None:
+    backend.add([IndexDoc(id="7", title="first version")])
+    backend.commit({})
+    backend.add([IndexDoc(id="7", title="second version"), IndexDoc(id="8", title="other")])
+    backend.add([IndexDoc(id="8", title="other again")])  # twice in one batch: last wins
+    backend.commit({})
+    assert backend.count() == 2
+    assert _ids(backend, text="first") == []
+    assert _ids(backend, text="second") == ["7"]
+    assert [h.title for h in backend.search(SearchQuery(text="other")).hits] == ["other again"]
+
+
+def test_changes_show_only_after_commit_and_delete_works(corpus: TantivyBackend) -> None:
+    corpus.add([IndexDoc(id="9", title="Kopi baru")])
+    corpus.delete(["1"])
+    assert corpus.count() == 4
+    assert "9" not in _ids(corpus, text="kopi")
+    corpus.commit({"change_seq": 6})
+    assert corpus.count() == 4
+    assert sorted(_ids(corpus, text="kopi")) == ["2", "9"]
+
+
+def test_meta_survives_reopen(tmp_path: Path) -> None:
+    first = TantivyBackend(tmp_path)
+    assert first.meta() == {}
+    first.add(_corpus())
+    first.commit({"change_seq": 42, "built": "2024-05-01T00:00:00Z"})
+    first.close()
+    again = TantivyBackend(tmp_path, create=False)
+    assert again.meta() == {"change_seq": 42, "built": "2024-05-01T00:00:00Z"}
+    assert again.count() == 4
+    assert not list(tmp_path.glob("*.tmp"))
+    again.close()
+
+
+def test_missing_index_without_create_is_a_search_error(tmp_path: Path) -> None:
+    with pytest.raises(SearchError):
+        TantivyBackend(tmp_path / "nothing", create=False)
+
+
+def test_second_writer_waits_then_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tantivy_backend, "WRITER_TIMEOUT", 0.2)
+    holder = TantivyBackend(tmp_path)
+    holder.add([IndexDoc(id="1", title="held")])
+    other = TantivyBackend(tmp_path)
+    with pytest.raises(SearchError):
+        other.add([IndexDoc(id="2", title="blocked")])
+    holder.close()
+    other.add([IndexDoc(id="2", title="now free")])
+    other.commit({})
+    assert _ids(other, text="free") == ["2"]
+    other.close()
+
+
+def test_facet_counts_cover_the_filtered_set(corpus: TantivyBackend) -> None:
+    everything = corpus.search(SearchQuery())
+    assert everything.total == 4
+    assert everything.facets["member"] == (("ugm", 2), ("ui", 2), ("itb", 1))
+    assert everything.facets["year"] == (("2019", 2), ("2021", 1))
+    assert everything.facets["language"] == (("id", 3), ("en", 2))
+    assert everything.facets["type"] == (("Book", 2), ("Article", 1), ("Thesis", 1))
+    assert everything.facets["subject"][0] == ("Kopi", 2)
+
+    filtered = corpus.search(SearchQuery(filters={"language": ("id",), "type": ("Book",)}))
+    assert sorted(h.id for h in filtered.hits) == ["1", "4"]
+    assert filtered.facets["member"] == (("ui", 2), ("ugm", 1))
+    assert filtered.facets["year"] == (("2019", 1),)
+
+    either = corpus.search(SearchQuery(filters={"member": ("itb", "ugm")}, facet_limit=1))
+    assert either.total == 3
+    assert either.facets["member"] == (("ugm", 2),)
+
+
+def test_year_bounds_and_ranges(corpus: TantivyBackend) -> None:
+    assert sorted(_ids(corpus, year_from=2020)) == ["2"]
+    assert sorted(_ids(corpus, year_to=2019)) == ["1", "3"]
+    assert sorted(_ids(corpus, text="year:2019..2021 -teh")) == ["1", "2"]
+    assert sorted(_ids(corpus, text="kopi OR year:2019")) == ["1", "2", "3"]
+
+
+def test_filters_do_not_change_the_ranking(backend: TantivyBackend) -> None:
+    docs = [IndexDoc(id=str(n), title="kopi " + "teh " * n, year=2000 + n % 3,
+                     members=("a", "b")[n % 2:]) for n in range(12)]
+    backend.add(docs)
+    backend.commit({})
+    plain = _ids(backend, text="kopi", per_page=100)
+    kept = set(_ids(backend, text="kopi", year_from=2001, filters={"member": ("b",)}))
+    assert _ids(backend, text="kopi", year_from=2001, filters={"member": ("b",)}) == [
+        i for i in plain if i in kept
+    ]
+
+
+def test_fields_boosts_phrases_and_exclusion(corpus: TantivyBackend) -> None:
+    assert _ids(corpus, text="kopi") == ["1", "2"]  # a title match outranks an abstract one
+    assert _ids(corpus, text="title:kopi") == ["1"]
+    assert _ids(corpus, text="author:hatta") == ["1"]
+    assert sorted(_ids(corpus, text="subject:kopi")) == ["1", "2"]
+    assert _ids(corpus, text='"kopi nusantara"') == ["1"]
+    assert _ids(corpus, text='"nusantara kopi"') == []
+    assert _ids(corpus, text="kopi -coffee") == ["1"]
+
+
+def test_sort_orders(corpus: TantivyBackend) -> None:
+    assert _ids(corpus, sort="newest") == ["2", "3", "1", "4"]  # equal years by id; undated last
+    assert _ids(corpus, sort="oldest") == ["1", "3", "2", "4"]
+    assert _ids(corpus, sort="title") == ["2", "4", "1", "3"]
+
+
+def test_ties_keep_a_fixed_order_across_batches_and_reopen(tmp_path: Path) -> None:
+    engine = TantivyBackend(tmp_path)
+    ids = ["5", "12", "3", "40", "7", "x-b", "x-a", "1"]
+    for start in range(0, len(ids), 3):  # several segments
+        engine.add([IndexDoc(id=i, title="Same title", year=2000) for i in ids[start:start + 3]])
+        engine.commit({})
+    orders = [_ids(engine, sort=s, per_page=100) for s in ("newest", "oldest", "title")]
+    numeric = sorted((i for i in ids if i.isdecimal()), key=int)
+    assert [i for i in orders[1] if i.isdecimal()] == numeric
+    assert [i for i in orders[0] if i.isdecimal()] == numeric[::-1]
+    engine.close()
+    again = TantivyBackend(tmp_path)
+    assert [_ids(again, sort=s, per_page=100) for s in ("newest", "oldest", "title")] == orders
+    again.close()
+
+
+def test_paging_is_clamped(corpus: TantivyBackend) -> None:
+    assert len(corpus.search(SearchQuery(per_page=0)).hits) == 1
+    assert _ids(corpus, sort="title", per_page=2, page=2) == ["1", "3"]
+    assert corpus.search(SearchQuery(page=99)).hits == ()
+    assert corpus.search(SearchQuery(page=99)).total == 4
+
+
+def test_hits_come_from_the_stored_display(backend: TantivyBackend) -> None:
+    backend.add([IndexDoc(id="5", title="<script>alert(1)</script> kopi", creators=("A, B",),
+                          year=1999, type="Book", languages=("id",), members=("ui",),
+                          abstract="Tentang kopi.", record_ids=(11, 12))])
+    backend.commit({})
+    hit = backend.search(SearchQuery(text="kopi")).hits[0]
+    assert (hit.id, hit.creators, hit.year, hit.record_ids) == ("5", ("A, B",), 1999, (11, 12))
+    assert hit.title.startswith("<script>")  # raw, the template escapes it
+    assert "<script>" not in hit.highlights["title"]
+    assert "&lt;script&gt;" in hit.highlights["title"]
+    assert "<mark>kopi</mark>" in hit.highlights["abstract"]
+    assert backend.search(SearchQuery(text="kopi", highlight=False)).hits[0].highlights == {}
+
+
+def test_suggest_folds_and_ranks_by_frequency(backend: TantivyBackend) -> None:
+    titles = ["Pendidikan dasar", "Pendidikan tinggi", "Pendapatan daerah", "Pendidik"]
+    backend.add([IndexDoc(id=str(n), title=t) for n, t in enumerate(titles)])
+    backend.commit({})
+    assert backend.suggest("PÉND") == ["pendidikan", "pendapatan", "pendidik"]
+    assert backend.suggest("pend", limit=1) == ["pendidikan"]
+    assert backend.suggest("  ") == []
+    backend.delete(["2"])
+    backend.commit({})
+    assert backend.suggest("penda") == []  # words of deleted records are not suggested
+
+
+def test_time_limit_raises_search_timeout(tmp_path: Path) -> None:
+    engine = TantivyBackend(tmp_path, time_limit=0.0)
+    with pytest.raises(SearchTimeout):
+        engine.search(SearchQuery(text="anything"))

@@ -21,6 +21,7 @@ from aggregator.config import Settings, load_settings
 from aggregator.console import ProgressLine, table
 from aggregator.errors import AggregatorError, FetchError, UserInputError
 from aggregator.harvest.netguard import address_allowed, validate_url
+from aggregator.index.model import SearchBackend
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -258,16 +259,33 @@ def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_jso
     if not source_ids:
         fail("no active source to harvest; add one with `aggregator sources add`", EXIT_FAILED)
     failed = 0
+    index = _open_index_or_warn(obj.settings)
     for source_id in source_ids:
         progress = ProgressLine(labels.get(source_id, f"source {source_id}")[:60])
-        result = sync_source(engine, obj.settings, source_id, full=full, progress=progress.update)
-        progress.finish()
+        try:
+            result = sync_source(engine, obj.settings, source_id, full=full,
+                                 progress=progress.update, index=index)
+        finally:
+            progress.finish()
         failed += result.status == "failed"
         if as_json:
             click.echo(json.dumps(result.as_json()))
         else:
             _print_result(result.as_json())
+    if index is not None:
+        index.close()
     sys.exit(EXIT_FAILED if failed else 0)
+
+
+def _open_index_or_warn(settings: Settings) -> SearchBackend | None:
+    """The search index, or ``None`` (with a warning) when it cannot be opened."""
+    from aggregator.index.sync import open_index
+
+    try:
+        return open_index(settings)
+    except AggregatorError as exc:
+        click.echo(f"warning: harvesting without updating the search index: {exc}", err=True)
+        return None
 
 
 @cli.command()
@@ -280,6 +298,16 @@ def demo(obj: Context, data_dir: Path) -> None:
     from aggregator.demo.run import run_demo
 
     sys.exit(run_demo(obj.settings, data_dir, click.echo))
+
+
+def _register_catalogue_commands() -> None:
+    from aggregator.cli_index import index_group, search
+
+    cli.add_command(index_group)
+    cli.add_command(search)
+
+
+_register_catalogue_commands()
 
 
 def _print_result(result: dict[str, Any]) -> None:

@@ -71,6 +71,11 @@ class Settings:
         3, "Stop a list after this many consecutive pages that bring no new identifier.")
     default_every: str = _setting(
         "24h", "Default harvest interval of a new source (e.g. 6h, 1d, 30m).")
+    search_backend: str = _setting(
+        "tantivy", "Search engine of the portal: tantivy (fast, the default) or whoosh "
+                   "(pure Python).")
+    index_dir: str = _setting(
+        "", "Folder of the search index; empty means index/ under data_dir.")
     log_level: str = _setting(
         "WARNING", "Logging level (DEBUG, INFO, WARNING, ERROR); INFO adds one line per harvest.")
 
@@ -80,6 +85,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'aggregator.sqlite3'}"
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        """The folder holding the search index (one subfolder per backend)."""
+        return Path(self.index_dir) if self.index_dir else Path(self.data_dir) / "index"
 
     @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -156,6 +166,7 @@ def _validate(settings: Settings) -> Settings:
         ("max_pages_per_run", settings.max_pages_per_run >= 1),
         ("empty_pages_limit", settings.empty_pages_limit >= 1),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}),
+        ("search_backend", settings.search_backend in {"tantivy", "whoosh"}),
     ]
     for name, ok in checks:
         if not ok:

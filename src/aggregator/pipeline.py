@@ -16,6 +16,8 @@ from aggregator.errors import AggregatorError, FetchError
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.harvester import Harvester, Outcome
 from aggregator.harvest.plan import Checkpoint, SourceSpec
+from aggregator.index.model import SearchBackend
+from aggregator.index.sync import sync_index
 from aggregator.records import Notice
 from aggregator.store import runs
 from aggregator.store.ingest import PageWrite, reconcile, write_page
@@ -45,6 +47,7 @@ class SyncResult:
     seconds: float = 0.0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    indexed: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict."""
@@ -53,13 +56,14 @@ class SyncResult:
             "mode": self.mode, "status": self.status, "new": self.new,
             "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
             "pages": self.pages, "bytes": self.bytes, "seconds": round(self.seconds, 3),
-            "warnings": self.warnings, "errors": self.errors,
+            "indexed": self.indexed, "warnings": self.warnings, "errors": self.errors,
         }
 
 
 def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: bool = False,
                 progress: Progress | None = None,
-                client_factory: Callable[[str, Settings], OAIClient] = OAIClient) -> SyncResult:
+                client_factory: Callable[[str, Settings], OAIClient] = OAIClient,
+                index: SearchBackend | None = None) -> SyncResult:
     """Harvest one source into the store, resuming an interrupted run if there is one.
 
     Args:
@@ -69,6 +73,8 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         full: harvest everything (ignore the incremental cursor) and reconcile deletions.
         progress: called after each page with (records so far, completeListSize or None).
         client_factory: builds the HTTP client (tests may wrap it).
+        index: when given, the search index catches up with the store after the run
+            (a failure there is a warning: the harvest itself is kept).
 
     Returns:
         The run's counts and status. Harvest problems are reported in the result, not
@@ -89,6 +95,12 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         result = _run(engine, settings, state, owner, full, progress, client_factory)
     finally:
         runs.release_lease(engine, source_id, owner)
+    if index is not None:
+        try:
+            result.indexed = sync_index(engine, index).documents
+        except AggregatorError as exc:
+            result.warnings.append(Notice("index", f"the search index was not updated: "
+                                                   f"{exc}").as_dict())
     result.source = label
     result.seconds = time.monotonic() - started
     logger.info("harvest %s: %d new, %d updated, %d deleted in %.1fs (%s)", label,

@@ -17,6 +17,8 @@ from aggregator.demo.network import DemoMember, start_network
 from aggregator.demo.oaiserver import OAIServer
 from aggregator.demo.samples import SampleRecord
 from aggregator.errors import UserInputError
+from aggregator.index.model import SearchBackend, SearchQuery
+from aggregator.index.sync import open_index
 from aggregator.pipeline import sync_source
 from aggregator.store import catalog
 from aggregator.store.db import init_schema, make_engine
@@ -60,6 +62,7 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None]) ->
     engine = make_engine(settings)
     init_schema(engine)
     network = start_network()
+    index = open_index(settings)
     failed = 0
     try:
         echo(f"Sample network of {len(network)} members started on 127.0.0.1:")
@@ -74,11 +77,11 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None]) ->
             source_ids = catalog.sources_for(session, None, True)
 
         echo("\nFirst harvest (everything):")
-        failed += _harvest_all(engine, settings, source_ids, echo)
+        failed += _harvest_all(engine, settings, source_ids, echo, index)
 
         _simulate_librarians(network)
         echo("\nNext harvest (incremental: only what changed since the last one):")
-        failed += _harvest_all(engine, settings, source_ids, echo)
+        failed += _harvest_all(engine, settings, source_ids, echo, index)
 
         with Session(engine) as session:
             rows = catalog.list_members(session)
@@ -87,19 +90,33 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None]) ->
                    ["member", "name", "sources", "live records"]))
         echo(f"\nTotal: {sum(r.records for r in rows)} live records from {len(rows)} members, "
              f"stored in {data_dir / 'aggregator.sqlite3'}")
-        echo(f"Look around with: AGGREGATOR_DATA_DIR={data_dir} aggregator sources list")
+        echo(f"Search index ({settings.search_backend}): {index.count()} works; "
+             f"{_held_by_several(index)} of them held by more than one member.")
+        echo(f"Look around with: AGGREGATOR_DATA_DIR={data_dir} aggregator search pendidikan")
     finally:
+        index.close()
         for _, server in network:
             server.stop()
         engine.dispose()
     return 1 if failed else 0
 
 
+def _held_by_several(index: SearchBackend) -> int:
+    result = index.search(SearchQuery(per_page=100, facets=(), highlight=False))
+    total, page, count = result.total, 1, 0
+    while True:
+        count += sum(1 for hit in result.hits if len(hit.members) > 1)
+        if page * 100 >= total:
+            return count
+        page += 1
+        result = index.search(SearchQuery(per_page=100, page=page, facets=(), highlight=False))
+
+
 def _harvest_all(engine: Engine, settings: Settings, source_ids: list[int],
-                 echo: Callable[[str], None]) -> int:
+                 echo: Callable[[str], None], index: SearchBackend) -> int:
     failed = 0
     for source_id in source_ids:
-        result = sync_source(engine, settings, source_id)
+        result = sync_source(engine, settings, source_id, index=index)
         failed += result.status == "failed"
         slug = result.source.split(" ", 1)[0]
         echo(f"  {slug:<18} {result.status:<8} {result.new:>4} new {result.updated:>4} updated "

@@ -108,6 +108,7 @@ class Record(Base):
         # lookup cannot pick it on stale statistics and scan a whole source per page.
         Index("ix_record_source_seen", "source_id", "last_seen_pass",
               sqlite_where=text("deleted = 0"), postgresql_where=text("NOT deleted")),
+        Index("ix_record_cluster", "cluster_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -124,6 +125,19 @@ class Record(Base):
     last_seen_pass: Mapped[int | None] = mapped_column(Integer)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cluster_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecordKey(Base):
+    """A block key of a live record: records sharing a key are compared for clustering."""
+
+    __tablename__ = "record_key"
+    __table_args__ = (Index("ix_record_key_record", "record_id"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True)
 
 
 class HarvestRun(Base):

@@ -1,0 +1,181 @@
+"""Benchmark: index a generated union catalogue with each backend and time faceted queries.
+
+Builds a SQLite store of N generated oai_dc records (100,000 by default) from 20
+members with a Zipf-distributed vocabulary (a few very common words, a long tail of rare
+ones) and about 5% duplicates across members, then for each backend:
+
+  * rebuilds the index from the store (normalisation + clustering + indexing), records/s;
+  * runs a query mix — rare words, very common words, two-word phrases, each with and
+    without filters, always counting the five facets — and prints p50/p95/p99 in ms.
+
+    python bench/search.py [--records 100000] [--million] [--backends tantivy,whoosh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from sqlalchemy.orm import Session
+
+from aggregator.config import load_settings
+from aggregator.index.model import SearchQuery
+from aggregator.index.sync import open_index, rebuild_index
+from aggregator.records import HarvestedRecord
+from aggregator.store import catalog, runs
+from aggregator.store.db import init_schema, make_engine
+from aggregator.store.ingest import PageWrite, write_page
+
+SYLLABLES = ("ba", "ka", "ra", "ma", "sa", "ta", "na", "pa", "la", "da", "ri", "ti", "ni",
+             "gu", "ju", "su", "to", "no", "wi", "ya", "an", "ang", "ar", "in", "un")
+TYPES = ("Book", "Article", "Thesis", "Report", "Skripsi", "Dataset")
+LANGS = ("ind", "eng", "jav")
+DC = ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+      'xmlns:dc="http://purl.org/dc/elements/1.1/">{}</oai_dc:dc>')
+
+
+def vocabulary(size: int, rng: random.Random) -> list[str]:
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+class Zipf:
+    """Draws words with probability ~ 1/rank."""
+
+    def __init__(self, words: list[str], rng: random.Random) -> None:
+        self.words = words
+        self.rng = rng
+        weights = [1 / (rank + 1) for rank in range(len(words))]
+        total = sum(weights)
+        acc = 0.0
+        self.cumulative = []
+        for w in weights:
+            acc += w / total
+            self.cumulative.append(acc)
+
+    def draw(self, n: int) -> list[str]:
+        import bisect
+
+        return [self.words[min(bisect.bisect(self.cumulative, self.rng.random()),
+                               len(self.words) - 1)] for _ in range(n)]
+
+
+def record_xml(zipf: Zipf, rng: random.Random, i: int) -> tuple[bytes, str]:
+    title = " ".join(zipf.draw(rng.randint(4, 10))).capitalize()
+    parts = [f"<dc:title>{escape(title)}</dc:title>"]
+    for _ in range(rng.randint(1, 3)):
+        parts.append(f"<dc:creator>{escape(zipf.draw(1)[0].title())}, "
+                     f"{escape(zipf.draw(1)[0].title())}</dc:creator>")
+    for subject in zipf.draw(rng.randint(2, 4)):
+        parts.append(f"<dc:subject>{escape(subject)}</dc:subject>")
+    parts.append(f"<dc:description>{escape(' '.join(zipf.draw(rng.randint(40, 90))))}"
+                 "</dc:description>")
+    parts.append(f"<dc:date>{rng.randint(1980, 2025)}</dc:date>")
+    parts.append(f"<dc:type>{rng.choice(TYPES)}</dc:type>")
+    parts.append(f"<dc:language>{rng.choice(LANGS)}</dc:language>")
+    parts.append(f"<dc:identifier>https://repo.example.ac.id/record/{i}</dc:identifier>")
+    return DC.format("".join(parts)).encode(), title
+
+
+def build_store(engine: object, n: int, members: int, seed: int) -> None:
+    rng = random.Random(seed)
+    zipf = Zipf(vocabulary(20_000, rng), rng)
+    sources = []
+    with Session(engine) as session, session.begin():  # type: ignore[call-overload]
+        for m in range(members):
+            catalog.add_member(session, f"m{m:02d}", f"Member {m}")
+            sources.append(catalog.add_source(session, f"m{m:02d}",
+                                              f"https://m{m:02d}.example.org/oai").id)
+    pages: dict[int, list[HarvestedRecord]] = {s: [] for s in sources}
+    previous: list[bytes] = []
+    for i in range(n):
+        source = sources[i % members]
+        if previous and rng.random() < 0.05:  # the same work at another member
+            xml = rng.choice(previous)
+        else:
+            xml, _ = record_xml(zipf, rng, i)
+            if len(previous) < 5000:
+                previous.append(xml)
+        pages[source].append(HarvestedRecord(f"oai:bench:{i}", "2024-01-01", False, (), xml))
+        if len(pages[source]) == 100:
+            _flush(engine, source, pages[source])
+            pages[source] = []
+    for source, page in pages.items():
+        if page:
+            _flush(engine, source, page)
+
+
+def _flush(engine: object, source: int, records: list[HarvestedRecord]) -> None:
+    run_id = runs.start_run(engine, source, "full", "bench")  # type: ignore[arg-type]
+    write_page(engine, PageWrite(source_id=source, run_id=run_id,  # type: ignore[arg-type]
+                                 metadata_prefix="oai_dc", records=records, checkpoint=None))
+
+
+def query_mix(zipf_words: list[str], rng: random.Random) -> list[SearchQuery]:
+    common, rare = zipf_words[:30], zipf_words[5000:]
+    mix = []
+    for _ in range(60):
+        for text in (rng.choice(rare), rng.choice(common),
+                     f'"{rng.choice(common)} {rng.choice(common)}"'):
+            mix.append(SearchQuery(text=text, highlight=True))
+            mix.append(SearchQuery(text=text, filters={"type": ("Book",)},
+                                   year_from=2000, year_to=2020, highlight=True))
+    return mix
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true", help="1,000,000 records")
+    parser.add_argument("--members", type=int, default=20)
+    parser.add_argument("--backends", default="tantivy,whoosh")
+    args = parser.parse_args()
+    n = 1_000_000 if args.million else args.records
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(environ={}, data_dir=folder)
+        engine = make_engine(settings)
+        init_schema(engine)
+        started = time.perf_counter()
+        build_store(engine, n, args.members, seed=7)
+        print(f"store: {n:,} records from {args.members} members in "
+              f"{time.perf_counter() - started:.1f}s")
+        rng = random.Random(7)
+        words = vocabulary(20_000, rng)
+        for name in args.backends.split(","):
+            chosen = replace(settings, search_backend=name,
+                             index_dir=str(Path(folder) / "index"))
+            stats = rebuild_index(engine, chosen)
+            rate = stats.changes / stats.seconds
+            backend = open_index(chosen, create=False)
+            try:
+                timings, totals = [], []
+                for request in query_mix(words, random.Random(11)):
+                    t0 = time.perf_counter()
+                    result = backend.search(request)
+                    timings.append((time.perf_counter() - t0) * 1000)
+                    totals.append(result.total)
+            finally:
+                backend.close()
+            print(f"{name:8} index rebuild: {stats.changes:,} records -> {stats.documents:,} "
+                  f"works in {stats.seconds:.1f}s = {rate:,.0f} records/s")
+            print(f"{name:8} faceted queries ({len(timings)}): p50 "
+                  f"{statistics.median(timings):.1f} ms, p95 {percentile(timings, .95):.1f} ms,"
+                  f" p99 {percentile(timings, .99):.1f} ms; median hits "
+                  f"{statistics.median(totals):,.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Search documents from the store: one IndexDoc per duplicate cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby
+from typing import Any
+
+from aggregator.index.model import IndexDoc
+from aggregator.normalize import normalize
+from aggregator.normalize.fields import Fields
+
+MAX_LIST = 50  # subjects, titles … kept per document
+
+
+def _richness(fields: Fields) -> tuple[int, int]:
+    filled = sum(1 for value in (fields.title, fields.creators, fields.subjects, fields.abstract,
+                                 fields.publisher, fields.year, fields.type, fields.languages,
+                                 fields.link) if value)
+    return filled, len(fields.abstract or "")
+
+
+def _unique(values: Iterable[str], limit: int = MAX_LIST) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for value in values:
+        key = value.casefold().strip()
+        if key and key not in seen:
+            seen[key] = value.strip()
+        if len(seen) >= limit:
+            break
+    return tuple(seen.values())
+
+
+def cluster_doc(cluster_id: int, copies: Sequence[tuple[int, str, Fields]]) -> IndexDoc:
+    """Merge the copies of one work (record id, member slug, fields) into one document.
+
+    The richest copy gives title, creators, year and type; subjects, languages, other
+    titles and identifiers are pooled from every copy; members are sorted.
+    """
+    best = max(copies, key=lambda c: (_richness(c[2]), -c[0]))[2]
+    everyone = [c[2] for c in copies]
+    titles = [f.title for f in everyone if f.title and f.title != best.title]
+    identifiers = [v for f in everyone for values in f.identifiers.values() for v in values]
+    year = best.year if best.year is not None else next(
+        (f.year for f in everyone if f.year is not None), None)
+    return IndexDoc(
+        id=str(cluster_id),
+        title=best.title or "",
+        other_titles=_unique([*best.other_titles, *titles]),
+        creators=best.creators,
+        contributors=_unique(c for f in everyone for c in f.contributors),
+        subjects=_unique(s for f in everyone for s in f.subjects),
+        abstract=best.abstract or "",
+        publisher=best.publisher or "",
+        text=" ".join(_unique(identifiers, 200)),
+        year=year,
+        type=best.type or next((f.type for f in everyone if f.type), None),
+        languages=_unique(lang for f in everyone for lang in f.languages),
+        members=tuple(sorted({c[1] for c in copies})),
+        record_ids=tuple(sorted(c[0] for c in copies)),
+    )
+
+
+def docs_from_rows(rows: Iterable[Any]) -> Iterator[IndexDoc]:
+    """Documents from live rows (id, cluster_id, metadata_prefix, metadata_xml, slug)
+    ordered by cluster id; records without metadata are skipped."""
+    for cluster_id, group in groupby(rows, key=lambda r: r.cluster_id):
+        copies = [(r.id, r.slug, normalize(r.metadata_xml, r.metadata_prefix))
+                  for r in group if r.metadata_xml]
+        if copies:
+            yield cluster_doc(cluster_id, copies)

@@ -1,0 +1,160 @@
+"""The index follows the store's change feed; rebuilds go to a new folder that is swapped in."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from aggregator.config import Settings
+from aggregator.errors import SearchError
+from aggregator.index.backends import open_backend
+from aggregator.index.clustering import RECORD, Change, assign, live_in, recluster_all
+from aggregator.index.documents import docs_from_rows
+from aggregator.index.model import SearchBackend
+from aggregator.store.db import connect, reader
+
+logger = logging.getLogger(__name__)
+BATCH = 1000
+CURRENT = "CURRENT"  # names the live index folder; replaced atomically by a rebuild
+
+
+@dataclass(slots=True)
+class SyncStats:
+    """What one sync or rebuild did."""
+
+    changes: int = 0
+    documents: int = 0
+    removed: int = 0
+    change_seq: int = 0
+    seconds: float = 0.0
+
+
+def _base(settings: Settings) -> Path:
+    return settings.resolved_index_dir / settings.search_backend
+
+
+def current_path(settings: Settings) -> Path:
+    """The folder of the live index (named in the ``CURRENT`` file)."""
+    base = _base(settings)
+    pointer = base / CURRENT
+    name = pointer.read_text().strip() if pointer.exists() else "initial"
+    return base / name
+
+
+def open_index(settings: Settings, *, create: bool = True) -> SearchBackend:
+    """Open the live index of the configured backend (creating an empty one if allowed)."""
+    path = current_path(settings)
+    if not path.exists() and not create:
+        raise SearchError(f"there is no search index at {path}: run `aggregator index rebuild`")
+    path.mkdir(parents=True, exist_ok=True)
+    return open_backend(settings.search_backend, path, create=create)
+
+
+def sync_index(engine: Engine, backend: SearchBackend, *, batch: int = BATCH) -> SyncStats:
+    """Apply every store change after the index's high-water mark, batch by batch.
+
+    Each batch re-clusters the changed records in the store (one transaction), then
+    replaces the documents of every cluster it touched and commits the index with the
+    new mark. A crash between the two commits repeats the batch next time, which gives
+    the same result.
+    """
+    started = time.monotonic()
+    stats = SyncStats(change_seq=int(backend.meta().get("change_seq", 0)))
+    while True:
+        with connect(engine) as conn:
+            rows = conn.execute(
+                select(RECORD.c.id, RECORD.c.deleted, RECORD.c.metadata_prefix,
+                       RECORD.c.metadata_xml, RECORD.c.cluster_id, RECORD.c.change_seq)
+                .where(RECORD.c.change_seq > stats.change_seq)
+                .order_by(RECORD.c.change_seq).limit(batch)).all()
+            if not rows:
+                break
+            touched = assign(conn, [Change(r.id, r.deleted, r.metadata_prefix,
+                                           r.metadata_xml, r.cluster_id) for r in rows])
+            live = live_in(conn, touched)
+        docs = list(docs_from_rows(live))
+        gone = touched - {int(d.id) for d in docs}
+        backend.add(docs)
+        backend.delete(str(c) for c in gone)
+        stats.change_seq = int(rows[-1].change_seq)
+        backend.commit({"change_seq": stats.change_seq})
+        stats.changes += len(rows)
+        stats.documents += len(docs)
+        stats.removed += len(gone)
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+def rebuild_index(engine: Engine, settings: Settings) -> SyncStats:
+    """Recluster every live record and build a fresh index beside the live one, then
+    swap it in; searches keep using the old index until the swap."""
+    started = time.monotonic()
+    base = _base(settings)
+    base.mkdir(parents=True, exist_ok=True)
+    name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    backend = open_backend(settings.search_backend, base / name, create=True)
+    stats = SyncStats()
+    try:
+        with connect(engine) as conn:
+            stats.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
+            live = conn.execute(  # streamed: only the match keys stay in memory
+                select(RECORD.c.id, RECORD.c.metadata_prefix, RECORD.c.metadata_xml)
+                .where(RECORD.c.deleted.is_(False)).execution_options(yield_per=2000))
+            stats.changes, _ = recluster_all(
+                conn, ((r.id, r.metadata_prefix, r.metadata_xml) for r in live))
+        stats.documents = _index_all_clusters(engine, backend)
+        backend.commit({"change_seq": stats.change_seq})
+    finally:
+        backend.close()
+    _swap(base, name)
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+def _index_all_clusters(engine: Engine, backend: SearchBackend) -> int:
+    count = 0
+    with connect(reader(engine)) as conn:
+        ids = list(conn.scalars(select(RECORD.c.cluster_id).where(
+            RECORD.c.deleted.is_(False), RECORD.c.cluster_id.is_not(None)).distinct()))
+        for start in range(0, len(ids), 2000):
+            docs = list(docs_from_rows(live_in(conn, ids[start:start + 2000])))
+            backend.add(docs)
+            count += len(docs)
+    return count
+
+
+def _swap(base: Path, name: str) -> None:
+    """Point CURRENT at the new folder; keep the one it replaces (processes that still
+    have it open go on answering from it) and delete any older one."""
+    pointer = base / CURRENT
+    old = pointer.read_text().strip() if pointer.exists() else "initial"
+    tmp = base / f".{CURRENT}.tmp"
+    tmp.write_text(name + "\n")
+    os.replace(tmp, pointer)
+    for folder in base.iterdir():
+        if folder.is_dir() and folder.name not in (name, old):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def index_status(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Documents, the last change applied and the lag behind the store."""
+    backend = open_index(settings, create=False)
+    try:
+        applied = int(backend.meta().get("change_seq", 0))
+        documents = backend.count()
+    finally:
+        backend.close()
+    with connect(reader(engine)) as conn:
+        head = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
+        behind = int(conn.scalar(select(func.count()).select_from(RECORD)
+                                 .where(RECORD.c.change_seq > applied)) or 0)
+    return {"backend": settings.search_backend, "path": str(current_path(settings)),
+            "documents": documents, "change_seq_applied": applied, "store_change_seq": head,
+            "changes_behind": behind}

@@ -4,7 +4,8 @@ Serves N generated oai_dc records (100 per page) from a local OAI-PMH server, th
 the same run measures, each in its own process:
 
   (a) sickle alone iterating ListRecords over every page (the baseline),
-  (b) `aggregator harvest` into a fresh SQLite store (the full pipeline),
+  (b) `aggregator harvest --no-index` into a fresh SQLite store (network to store;
+      the search index is measured by bench/search.py),
   (c) the incremental re-run that follows (nothing changed).
 
 Prints records/s, the ratio (b)/(a) and the peak memory (max RSS) of each process.
@@ -102,14 +103,15 @@ def main() -> None:
             for cmd in (["init"], ["members", "add", "bench", "--name", "Bench",
                                    "--url", base_url]):
                 run_child(aggregator + cmd, env_b)
-            wall_b, rss_b, out_b = run_child(aggregator + ["harvest", "bench", "--json"], env_b)
+            wall_b, rss_b, out_b = run_child(
+                aggregator + ["harvest", "bench", "--json", "--no-index"], env_b)
             result_b = json.loads(out_b.strip().splitlines()[-1])
             if result_b["new"] != args.records:
                 raise SystemExit(f"expected {args.records} new records, got {result_b}")
             harvest_runs.append((wall_b, rss_b, result_b["seconds"], result_b))
             if rerun is None:
-                wall_c, rss_c, out_c = run_child(aggregator + ["harvest", "bench", "--json"],
-                                                 env_b)
+                wall_c, rss_c, out_c = run_child(
+                    aggregator + ["harvest", "bench", "--json", "--no-index"], env_b)
                 rerun = (wall_c, rss_c, json.loads(out_c.strip().splitlines()[-1]))
                 db_size = sum(p.stat().st_size
                               for p in Path(data_dir).glob("aggregator.sqlite3*"))

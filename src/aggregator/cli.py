@@ -244,9 +244,12 @@ def check(obj: Context, base_url: str, prefix: str | None, as_json: bool) -> Non
 @click.option("--full", is_flag=True, help="Ignore the incremental cursor, harvest everything "
                                            "and mark records that vanished as deleted.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source on stdout.")
+@click.option("--no-index", is_flag=True, help="Do not update the search index afterwards "
+                                               "(run `aggregator index sync` later).")
 @click.pass_obj
-def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_json: bool) -> None:
-    """Harvest the sources of members SLUGS (or --all)."""
+def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_json: bool,
+            no_index: bool) -> None:
+    """Harvest the sources of members SLUGS (or --all), then update the search index."""
     from aggregator.pipeline import sync_source
     from aggregator.store import catalog
 
@@ -259,7 +262,7 @@ def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_jso
     if not source_ids:
         fail("no active source to harvest; add one with `aggregator sources add`", EXIT_FAILED)
     failed = 0
-    index = _open_index_or_warn(obj.settings)
+    index = None if no_index else _open_index_or_warn(obj.settings)
     for source_id in source_ids:
         progress = ProgressLine(labels.get(source_id, f"source {source_id}")[:60])
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -42,6 +43,23 @@ def keys_of(prefix: str, xml: bytes | None) -> MatchKeys | None:
     return match_keys(normalize(xml, prefix))
 
 
+def keys_to_json(keys: MatchKeys) -> dict[str, Any]:
+    """Match keys as stored in ``record.match_keys`` (so candidates need no re-parse)."""
+    return {f: getattr(keys, f) for f in MatchKeys.__dataclass_fields__}
+
+
+def keys_from_json(data: dict[str, Any]) -> MatchKeys:
+    """The inverse of :func:`keys_to_json`."""
+    values = dict(data)
+    for name in ("dois", "isbns", "issns", "words", "numbers"):
+        values[name] = tuple(values.get(name) or ())
+    return MatchKeys(**values)
+
+
+_SET_KEYS = (update(RECORD).where(RECORD.c.id == bindparam("rid"))
+             .values(match_keys=bindparam("mk")))
+
+
 def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
     """Re-cluster changed records against the store; return every cluster id touched.
 
@@ -50,7 +68,7 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
     block key and passing ``same_work``), merging them when it matches several. A cluster
     is named after its smallest record id. A record whose departure would split a cluster
     in two (it was the only link between them) leaves the rest together until the next
-    rebuild.
+    rebuild. Candidates of the whole batch are read in one query per chunk of keys.
     """
     touched: set[int] = set()
     ids = [c.id for c in changes]
@@ -60,13 +78,57 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
         touched |= _leave(conn, change)
     batch_keys = {c.id: k for c in changes if not c.deleted
                   for k in [keys_of(c.metadata_prefix, c.metadata_xml)] if k is not None}
-    rows = [{"key": bk, "record_id": rid} for rid, k in batch_keys.items()
-            for bk in dict.fromkeys(block_keys(k))]
+    blocks = {rid: tuple(dict.fromkeys(block_keys(k))) for rid, k in batch_keys.items()}
+    rows = [{"key": bk, "record_id": rid} for rid, keys in blocks.items() for bk in keys]
     if rows:
         conn.execute(insert(KEY), rows)
+    conn.execute(_SET_KEYS, [{"rid": c.id, "mk": keys_to_json(batch_keys[c.id])
+                              if c.id in batch_keys else None} for c in changes])
+    pool = _Candidates(conn, {bk for keys in blocks.values() for bk in keys}, batch_keys)
     for rid, keys in batch_keys.items():
-        touched |= _join(conn, rid, keys, batch_keys)
-    return touched
+        _join(rid, keys, pool.near(rid, blocks[rid]), pool)
+    return touched | _write(conn, pool, batch_keys)
+
+
+class _Candidates:
+    """Every live record sharing a block key with the batch, loaded once, with the
+    cluster each currently belongs to (kept current as the batch merges clusters)."""
+
+    def __init__(self, conn: Connection, keys: set[str],
+                 batch_keys: dict[int, MatchKeys]) -> None:
+        self.by_key: dict[str, list[int]] = {}
+        self.keys: dict[int, MatchKeys] = dict(batch_keys)
+        self.cluster: dict[int, int] = {}
+        self.renames: dict[int, int] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _CHUNK):
+            for row in conn.execute(
+                    select(KEY.c.key, RECORD.c.id, RECORD.c.cluster_id, RECORD.c.match_keys)
+                    .join(RECORD, KEY.c.record_id == RECORD.c.id)
+                    .where(KEY.c.key.in_(ordered[start:start + _CHUNK]),
+                           RECORD.c.deleted.is_(False))):
+                self.by_key.setdefault(row.key, []).append(row.id)
+                if row.id not in self.keys and row.match_keys:
+                    self.keys[row.id] = keys_from_json(row.match_keys)
+                self.cluster.setdefault(row.id, row.cluster_id if row.cluster_id is not None
+                                        else row.id)
+
+    def near(self, rid: int, keys: Sequence[str]) -> list[int]:
+        """Up to MAX_CANDIDATES other records sharing one of ``keys``, those sharing the
+        most keys first (in a big block, the likeliest copies are compared first)."""
+        shared = Counter(other for key in keys for other in self.by_key.get(key, ())
+                         if other != rid)
+        return [other for other, _ in shared.most_common(MAX_CANDIDATES)]
+
+    def rename(self, old: int, target: int) -> None:
+        """Cluster ``old`` becomes part of ``target`` (applied to the store by _write)."""
+        for rid, cluster in self.cluster.items():
+            if cluster == old:
+                self.cluster[rid] = target
+        for source, dest in self.renames.items():
+            if dest == old:
+                self.renames[source] = target
+        self.renames[old] = target
 
 
 def _leave(conn: Connection, change: Change) -> set[int]:
@@ -83,31 +145,30 @@ def _leave(conn: Connection, change: Change) -> set[int]:
     return {old}
 
 
-def _join(conn: Connection, rid: int, keys: MatchKeys,
-          batch_keys: dict[int, MatchKeys]) -> set[int]:
-    candidates = conn.execute(
-        select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
-               RECORD.c.metadata_xml)
-        .join(KEY, KEY.c.record_id == RECORD.c.id)
-        .where(KEY.c.key.in_(block_keys(keys)), RECORD.c.id != rid,
-               RECORD.c.deleted.is_(False))
-        .distinct().limit(MAX_CANDIDATES)).all()
+def _join(rid: int, keys: MatchKeys, near: list[int], pool: _Candidates) -> None:
+    """Put ``rid`` in the smallest-named cluster among those it matches, merging them."""
     clusters = {rid}
-    for cand in candidates:
-        other = batch_keys.get(cand.id) or keys_of(cand.metadata_prefix, cand.metadata_xml)
-        if other is not None and same_work(keys, other):
-            clusters.add(cand.cluster_id if cand.cluster_id is not None else cand.id)
+    for other in near:
+        other_keys = pool.keys.get(other)
+        if other_keys is not None and same_work(keys, other_keys):
+            clusters.add(pool.cluster.get(other, other))
     target = min(clusters)
-    merged = [c for c in clusters if c != target]
-    if merged:
-        conn.execute(update(RECORD).where(RECORD.c.cluster_id.in_(merged))
+    for old in clusters - {target}:
+        pool.rename(old, target)
+    pool.cluster[rid] = target
+
+
+def _write(conn: Connection, pool: _Candidates, batch_keys: dict[int, MatchKeys]) -> set[int]:
+    """Store the batch's clusters and the merges it caused; return the clusters touched."""
+    for old, target in pool.renames.items():
+        conn.execute(update(RECORD).where(RECORD.c.cluster_id == old)
                      .values(cluster_id=target))
-    # a candidate of this batch not yet clustered carries its own id as its cluster
-    conn.execute(update(RECORD).where(RECORD.c.id.in_(clusters | {rid}),
-                                      RECORD.c.cluster_id.is_(None))
-                 .values(cluster_id=target))
-    conn.execute(update(RECORD).where(RECORD.c.id == rid).values(cluster_id=target))
-    return clusters | {target}
+    final = {rid: pool.cluster[rid] for rid in batch_keys}
+    if final:
+        conn.execute(update(RECORD).where(RECORD.c.id == bindparam("rid"))
+                     .values(cluster_id=bindparam("cid")),
+                     [{"rid": rid, "cid": cid} for rid, cid in final.items()])
+    return set(final.values()) | set(pool.renames) | set(pool.renames.values())
 
 
 def recluster_all(conn: Connection,
@@ -129,14 +190,15 @@ def recluster_all(conn: Connection,
             items.append((rid, keys))
     mapping = cluster_records(items)
     conn.execute(delete(KEY))
-    conn.execute(update(RECORD).values(cluster_id=None))
+    conn.execute(update(RECORD).values(cluster_id=None, match_keys=None))
     key_rows = [{"key": bk, "record_id": rid} for rid, keys in items
                 for bk in dict.fromkeys(block_keys(keys))]
     for start in range(0, len(key_rows), 5000):
         conn.execute(insert(KEY), key_rows[start:start + 5000])
-    params: list[dict[str, Any]] = [{"rid": rid, "cid": cid} for rid, cid in mapping.items()]
+    params: list[dict[str, Any]] = [{"rid": rid, "cid": mapping[rid], "mk": keys_to_json(keys)}
+                                    for rid, keys in items]
     stmt = (update(RECORD).where(RECORD.c.id == bindparam("rid"))
-            .values(cluster_id=bindparam("cid")))
+            .values(cluster_id=bindparam("cid"), match_keys=bindparam("mk")))
     for start in range(0, len(params), 5000):
         conn.execute(stmt, params[start:start + 5000])
     return len(items), len(set(mapping.values()))

@@ -67,6 +67,10 @@ def sync_index(engine: Engine, backend: SearchBackend, *, batch: int = BATCH) ->
     """
     started = time.monotonic()
     stats = SyncStats(change_seq=int(backend.meta().get("change_seq", 0)))
+    if stats.change_seq == 0 and backend.count() == 0:
+        stats = fill_index(engine, backend)  # a new index: cluster everything at once
+        stats.seconds = time.monotonic() - started
+        return stats
     while True:
         with connect(engine) as conn:
             rows = conn.execute(
@@ -100,21 +104,27 @@ def rebuild_index(engine: Engine, settings: Settings) -> SyncStats:
     base.mkdir(parents=True, exist_ok=True)
     name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     backend = open_backend(settings.search_backend, base / name, create=True)
-    stats = SyncStats()
     try:
-        with connect(engine) as conn:
-            stats.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
-            live = conn.execute(  # streamed: only the match keys stay in memory
-                select(RECORD.c.id, RECORD.c.metadata_prefix, RECORD.c.metadata_xml)
-                .where(RECORD.c.deleted.is_(False)).execution_options(yield_per=2000))
-            stats.changes, _ = recluster_all(
-                conn, ((r.id, r.metadata_prefix, r.metadata_xml) for r in live))
-        stats.documents = _index_all_clusters(engine, backend)
-        backend.commit({"change_seq": stats.change_seq})
+        stats = fill_index(engine, backend)
     finally:
         backend.close()
     _swap(base, name)
     stats.seconds = time.monotonic() - started
+    return stats
+
+
+def fill_index(engine: Engine, backend: SearchBackend) -> SyncStats:
+    """Recluster every live record and add every work to an empty ``backend``."""
+    stats = SyncStats()
+    with connect(engine) as conn:
+        stats.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
+        live = conn.execute(  # streamed: only the match keys stay in memory
+            select(RECORD.c.id, RECORD.c.metadata_prefix, RECORD.c.metadata_xml)
+            .where(RECORD.c.deleted.is_(False)).execution_options(yield_per=2000))
+        stats.changes, _ = recluster_all(
+            conn, ((r.id, r.metadata_prefix, r.metadata_xml) for r in live))
+    stats.documents = _index_all_clusters(engine, backend)
+    backend.commit({"change_seq": stats.change_seq})
     return stats
 
 

@@ -126,6 +126,7 @@ class Record(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     cluster_id: Mapped[int | None] = mapped_column(BigInteger)
+    match_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # for clustering
 
 
 class RecordKey(Base):

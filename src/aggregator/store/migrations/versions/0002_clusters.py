@@ -1,4 +1,4 @@
-"""Duplicate clusters: record.cluster_id and the block keys used to find candidates."""
+"""Duplicate clusters: record.cluster_id, its match keys, and the block keys to find candidates."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def upgrade() -> None:
     """Add the cluster column and the record_key table."""
     with op.batch_alter_table("record") as batch:
         batch.add_column(sa.Column("cluster_id", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("match_keys", sa.JSON(), nullable=True))
         batch.create_index("ix_record_cluster", ["cluster_id"])
     op.create_table(
         "record_key",
@@ -34,4 +35,5 @@ def downgrade() -> None:
     op.drop_table("record_key")
     with op.batch_alter_table("record") as batch:
         batch.drop_index("ix_record_cluster")
+        batch.drop_column("match_keys")
         batch.drop_column("cluster_id")

@@ -176,3 +176,35 @@ def test_rebuild_swaps_in_a_new_folder_while_the_old_one_keeps_answering(
     rebuild_index(engine, backend_settings)
     assert not Path(old_path).exists()  # two rebuilds later the first folder is gone
     assert Path(new_path).exists()
+
+
+def test_later_copies_join_existing_works_incrementally(
+        engine: Engine, backend_settings: Settings) -> None:
+    one, two = two_members()
+    with OAIServer(one) as s1, OAIServer(two) as s2:
+        a = register(engine, s1.base_url, slug="perpus-a")
+        b = register(engine, s2.base_url, slug="perpus-b")
+        run(engine, backend_settings, a)
+        backend = open_index(backend_settings)
+        try:
+            first = sync_index(engine, backend)  # a new index: filled in one pass
+            assert (first.changes, backend.count()) == (2, 2)
+            run(engine, backend_settings, b)  # the second library's copy arrives later
+            later = sync_index(engine, backend)
+            assert later.changes == 2
+            assert hits(backend, "pendidikan") == [
+                ("Pendidikan Karakter di Sekolah Dasar", ("perpus-a", "perpus-b"))]
+            assert backend.count() == 3
+            # the copy is re-catalogued as a different work: it leaves the cluster
+            two.update("slims/7", datestamp=datetime.now(UTC),
+                       metadata={"title": ["Manajemen Kelas Rangkap"],
+                                 "creator": ["Budi Santoso"], "date": ["2019"],
+                                 "type": ["Book"]})
+            run(engine, backend_settings, b)
+            sync_index(engine, backend)
+            assert hits(backend, "pendidikan") == [
+                ("Pendidikan Karakter di Sekolah Dasar", ("perpus-a",))]
+            assert hits(backend, "rangkap") == [("Manajemen Kelas Rangkap", ("perpus-b",))]
+            assert backend.count() == 4
+        finally:
+            backend.close()

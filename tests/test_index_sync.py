@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +50,25 @@ def two_members() -> tuple[Repository, Repository]:
     return one, two
 
 
+@dataclass
+class Network:
+    """The two libraries' repositories and their source ids in the store."""
+
+    one: Repository
+    two: Repository
+    a: int
+    b: int
+
+
+@contextmanager
+def network(engine: Engine) -> Iterator[Network]:
+    """Serve the two libraries and register them (harvests are up to the test)."""
+    one, two = two_members()
+    with OAIServer(one) as s1, OAIServer(two) as s2:
+        yield Network(one, two, register(engine, s1.base_url, slug="perpus-a"),
+                      register(engine, s2.base_url, slug="perpus-b"))
+
+
 @pytest.fixture(params=BACKENDS)
 def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
     name = request.param
@@ -65,12 +86,9 @@ def hits(backend: SearchBackend, text: str = "") -> list[tuple[str, tuple[str, .
 
 def test_sync_builds_one_hit_per_work_with_its_members(
         engine: Engine, backend_settings: Settings) -> None:
-    one, two = two_members()
-    with OAIServer(one) as s1, OAIServer(two) as s2:
-        a = register(engine, s1.base_url, slug="perpus-a")
-        b = register(engine, s2.base_url, slug="perpus-b")
-        run(engine, backend_settings, a)
-        run(engine, backend_settings, b)
+    with network(engine) as net:
+        run(engine, backend_settings, net.a)
+        run(engine, backend_settings, net.b)
     backend = open_index(backend_settings)
     try:
         stats = sync_index(engine, backend)
@@ -88,19 +106,16 @@ def test_sync_builds_one_hit_per_work_with_its_members(
 
 def test_deleting_a_copy_updates_the_work_and_the_last_copy_removes_it(
         engine: Engine, backend_settings: Settings) -> None:
-    one, two = two_members()
-    with OAIServer(one) as s1, OAIServer(two) as s2:
-        a = register(engine, s1.base_url, slug="perpus-a")
-        b = register(engine, s2.base_url, slug="perpus-b")
-        run(engine, backend_settings, a)
-        run(engine, backend_settings, b)
+    with network(engine) as net:
+        run(engine, backend_settings, net.a)
+        run(engine, backend_settings, net.b)
         backend = open_index(backend_settings)
         try:
             sync_index(engine, backend)
             now = datetime.now(UTC)
-            two.delete("slims/7", datestamp=now)
-            two.delete("slims/8", datestamp=now)
-            run(engine, backend_settings, b)
+            net.two.delete("slims/7", datestamp=now)
+            net.two.delete("slims/8", datestamp=now)
+            run(engine, backend_settings, net.b)
             sync_index(engine, backend)
             assert hits(backend, "pendidikan") == [
                 ("Pendidikan Karakter di Sekolah Dasar", ("perpus-a",))]
@@ -130,10 +145,9 @@ class CrashOnCommit:
 
 def test_a_crash_between_store_and_index_commits_heals_on_the_next_sync(
         engine: Engine, backend_settings: Settings) -> None:
-    one, two = two_members()
-    with OAIServer(one) as s1, OAIServer(two) as s2:
-        run(engine, backend_settings, register(engine, s1.base_url, slug="perpus-a"))
-        run(engine, backend_settings, register(engine, s2.base_url, slug="perpus-b"))
+    with network(engine) as net:
+        run(engine, backend_settings, net.a)
+        run(engine, backend_settings, net.b)
     backend = open_index(backend_settings)
     with pytest.raises(KeyboardInterrupt):
         sync_index(engine, CrashOnCommit(backend))  # type: ignore[arg-type]
@@ -155,10 +169,9 @@ def test_a_crash_between_store_and_index_commits_heals_on_the_next_sync(
 
 def test_rebuild_swaps_in_a_new_folder_while_the_old_one_keeps_answering(
         engine: Engine, backend_settings: Settings) -> None:
-    one, two = two_members()
-    with OAIServer(one) as s1, OAIServer(two) as s2:
-        run(engine, backend_settings, register(engine, s1.base_url, slug="perpus-a"))
-        run(engine, backend_settings, register(engine, s2.base_url, slug="perpus-b"))
+    with network(engine) as net:
+        run(engine, backend_settings, net.a)
+        run(engine, backend_settings, net.b)
     old = open_index(backend_settings)
     sync_index(engine, old)
     old_path = current_path(backend_settings)
@@ -180,27 +193,24 @@ def test_rebuild_swaps_in_a_new_folder_while_the_old_one_keeps_answering(
 
 def test_later_copies_join_existing_works_incrementally(
         engine: Engine, backend_settings: Settings) -> None:
-    one, two = two_members()
-    with OAIServer(one) as s1, OAIServer(two) as s2:
-        a = register(engine, s1.base_url, slug="perpus-a")
-        b = register(engine, s2.base_url, slug="perpus-b")
-        run(engine, backend_settings, a)
+    with network(engine) as net:
+        run(engine, backend_settings, net.a)
         backend = open_index(backend_settings)
         try:
             first = sync_index(engine, backend)  # a new index: filled in one pass
             assert (first.changes, backend.count()) == (2, 2)
-            run(engine, backend_settings, b)  # the second library's copy arrives later
+            run(engine, backend_settings, net.b)  # the second library's copy arrives later
             later = sync_index(engine, backend)
             assert later.changes == 2
             assert hits(backend, "pendidikan") == [
                 ("Pendidikan Karakter di Sekolah Dasar", ("perpus-a", "perpus-b"))]
             assert backend.count() == 3
             # the copy is re-catalogued as a different work: it leaves the cluster
-            two.update("slims/7", datestamp=datetime.now(UTC),
+            net.two.update("slims/7", datestamp=datetime.now(UTC),
                        metadata={"title": ["Manajemen Kelas Rangkap"],
                                  "creator": ["Budi Santoso"], "date": ["2019"],
                                  "type": ["Book"]})
-            run(engine, backend_settings, b)
+            run(engine, backend_settings, net.b)
             sync_index(engine, backend)
             assert hits(backend, "pendidikan") == [
                 ("Pendidikan Karakter di Sekolah Dasar", ("perpus-a",))]

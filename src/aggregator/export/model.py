@@ -1,0 +1,75 @@
+"""The export's input and format descriptions, and the text clean-up every writer shares."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aggregator.normalize.fields import Fields
+
+__all__ = ["ExportFormat", "ExportRecord", "one_line", "xml_safe"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """One stored record as the exports see it.
+
+    Attributes:
+        id: the store's record id.
+        fields: the normalised fields.
+        member_slug: the holding member's slug.
+        member_name: the holding member's display name.
+        identifier: the OAI identifier as harvested.
+        metadata_prefix: the prefix it was harvested with (``oai_dc``, ``marcxml`` ...).
+        metadata_xml: the metadata element as harvested, or ``None``.
+        url: the absolute portal URL of the record, when known.
+    """
+
+    id: int
+    fields: Fields
+    member_slug: str
+    member_name: str
+    identifier: str
+    metadata_prefix: str
+    metadata_xml: bytes | None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    """An export format the portal offers.
+
+    Attributes:
+        name: the format's key (``marcxml``, ``bibtex``, ``ris``, ``json``).
+        media_type: the Content-Type to serve it with.
+        extension: the file name extension, without the dot.
+        label: the name shown to people.
+    """
+
+    name: str
+    media_type: str
+    extension: str
+    label: str
+
+
+# Characters XML 1.0 forbids outright (C0 controls but tab/LF/CR, surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Every control character (C0, DEL, C1) and the XML-forbidden code points.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: str) -> str:
+    """Remove the characters XML 1.0 cannot carry, even as character references."""
+    return _NOT_XML.sub("", value)
+
+
+def one_line(value: str | None) -> str:
+    """Harvested text as one clean line: controls dropped, all whitespace runs one space.
+
+    ``str.split()`` splits on every Unicode line break too (U+2028, U+0085, U+001C-1E),
+    so the result can never start a new line in a line-based format.
+    """
+    if not value:
+        return ""
+    text = _CONTROL.sub(lambda m: " " if m.group().isspace() else "", value)
+    return " ".join(text.split())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +16,11 @@ from sqlalchemy.engine import Engine
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.harvest.client import OAIClient
-from aggregator.harvest.harvester import Harvester, Outcome
+from aggregator.harvest.harvester import Harvester, Outcome, Step
 from aggregator.harvest.plan import Checkpoint, SourceSpec
 from aggregator.index.model import SearchBackend
 from aggregator.index.sync import sync_index
+from aggregator.normalize.stored import Ahead, Stored
 from aggregator.records import Notice
 from aggregator.store import runs
 from aggregator.store.ingest import PageWrite, reconcile, write_page
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 900
 LEASE_RENEW_EVERY = 60.0
+NORMALISE_AHEAD_FROM = 500  # records in a run before pages are normalised in a worker
 Progress = Callable[[int, int | None], None]
 
 
@@ -131,13 +135,13 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
             harvester = Harvester(client, settings, spec, mode="full" if full else "incremental",
                                   checkpoint=checkpoint, pass_id=pass_id)
             outcome = harvester.outcome
-            for step in harvester.steps():
+            for step, normalised in _normalised(harvester.steps(), spec.metadata_prefix):
                 write_page(engine, PageWrite(
                     source_id=source_id, run_id=run_id, metadata_prefix=spec.metadata_prefix,
                     records=step.page.records, checkpoint=step.checkpoint,
                     page_bytes=step.nbytes, notices=step.page.notices,
                     seen_pass=step.seen_pass, response_date=step.page.response_date,
-                    complete_list_size=step.page.complete_list_size))
+                    complete_list_size=step.page.complete_list_size, normalised=normalised))
                 if time.monotonic() - renewed > LEASE_RENEW_EVERY:
                     if not runs.renew_lease(engine, source_id, owner, LEASE_SECONDS):
                         outcome.fail("lease", "another process took over this source; "
@@ -164,6 +168,46 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
         updated=summary.updated, deleted=summary.deleted, unchanged=summary.unchanged,
         pages=summary.pages, bytes=summary.bytes, warnings=list(summary.warnings),
         errors=list(summary.errors))
+
+
+def _normalised(steps: Iterator[Step], prefix: str, *, start_after: int = NORMALISE_AHEAD_FROM
+                ) -> Iterator[tuple[Step, dict[str, Stored] | None]]:
+    """Each step with its records normalised in a worker process, one page ahead.
+
+    The next page is normalised in the worker while this one is stored, so the
+    harvest's own process only writes. Until ``start_after`` records have come (a small
+    incremental run) no process is started and write_page normalises in-line. A step
+    already fetched is still handed out when the harvester fails on the next one.
+    """
+    pending: deque[tuple[Step, list[str], Future[list[Stored]] | None]] = deque()
+
+    def done() -> tuple[Step, dict[str, Stored] | None]:
+        step, idents, future = pending.popleft()
+        if future is None:
+            return step, None
+        try:
+            return step, dict(zip(idents, future.result(), strict=True))
+        except Exception as exc:  # a dead worker: write_page normalises in-line instead
+            logger.warning("normalising in a worker process failed (%s); continuing "
+                           "in-line", exc)
+            return step, None
+
+    with Ahead(start_after=start_after) as ahead:
+        try:
+            for step in steps:
+                live = [r for r in step.page.records if not r.deleted and r.metadata_xml]
+                future = ahead.submit([(r.metadata_xml, prefix) for r in live])
+                pending.append((step, [r.identifier for r in live], future))
+                if len(pending) > 1:
+                    yield done()
+        except GeneratorExit:
+            raise
+        except BaseException:  # store the page already fetched, then fail as before
+            while pending:
+                yield done()
+            raise
+        while pending:
+            yield done()
 
 
 def _learn(engine: Engine, source_id: int, outcome: Outcome) -> None:

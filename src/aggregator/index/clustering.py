@@ -7,16 +7,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
-
-from aggregator.normalize import normalize
-from aggregator.normalize.cluster import (
-    MatchKeys,
-    block_keys,
-    cluster_records,
-    match_keys,
-    same_work,
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    null,
+    select,
+    update,
 )
+
+from aggregator.normalize.cluster import MatchKeys, block_keys, match_keys, same_work
+from aggregator.normalize.stored import fields_of, keys_from_json, keys_to_json
 from aggregator.store.models import Record, RecordKey
 
 RECORD = cast(Table, Record.__table__)
@@ -27,33 +32,27 @@ _CHUNK = 500
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A record from the change feed, as clustering needs it."""
+    """A record from the change feed, as clustering needs it (``match_keys`` and
+    ``fields`` as stored at ingest, ``None`` in rows from before they were)."""
 
     id: int
     deleted: bool
     metadata_prefix: str
     metadata_xml: bytes | None
     cluster_id: int | None
+    match_keys: dict[str, Any] | None = None
+    fields: dict[str, Any] | None = None
 
 
-def keys_of(prefix: str, xml: bytes | None) -> MatchKeys | None:
-    """Match keys of a record's metadata, or ``None`` when it has none."""
+def keys_of(prefix: str, xml: bytes | None, stored_keys: object = None,
+            stored_fields: object = None) -> MatchKeys | None:
+    """Match keys of a record: the stored ones, else from its stored fields, else from
+    its metadata normalised now; ``None`` when it has no metadata."""
     if not xml:
         return None
-    return match_keys(normalize(xml, prefix))
-
-
-def keys_to_json(keys: MatchKeys) -> dict[str, Any]:
-    """Match keys as stored in ``record.match_keys`` (so candidates need no re-parse)."""
-    return {f: getattr(keys, f) for f in MatchKeys.__dataclass_fields__}
-
-
-def keys_from_json(data: dict[str, Any]) -> MatchKeys:
-    """The inverse of :func:`keys_to_json`."""
-    values = dict(data)
-    for name in ("dois", "isbns", "issns", "words", "numbers"):
-        values[name] = tuple(values.get(name) or ())
-    return MatchKeys(**values)
+    if isinstance(stored_keys, dict):
+        return keys_from_json(stored_keys)
+    return match_keys(fields_of(stored_fields, xml, prefix))
 
 
 _SET_KEYS = (update(RECORD).where(RECORD.c.id == bindparam("rid"))
@@ -77,7 +76,8 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
     for change in changes:
         touched |= _leave(conn, change)
     batch_keys = {c.id: k for c in changes if not c.deleted
-                  for k in [keys_of(c.metadata_prefix, c.metadata_xml)] if k is not None}
+                  for k in [keys_of(c.metadata_prefix, c.metadata_xml, c.match_keys, c.fields)]
+                  if k is not None}
     blocks = {rid: tuple(dict.fromkeys(block_keys(k))) for rid, k in batch_keys.items()}
     rows = [{"key": bk, "record_id": rid} for rid, keys in blocks.items() for bk in keys]
     if rows:
@@ -171,41 +171,9 @@ def _write(conn: Connection, pool: _Candidates, batch_keys: dict[int, MatchKeys]
     return set(final.values()) | set(pool.renames) | set(pool.renames.values())
 
 
-def recluster_all(conn: Connection,
-                  live: Iterable[tuple[int, str, bytes | None]]) -> tuple[int, int]:
-    """Cluster every live record from scratch (for a rebuild).
-
-    Returns:
-        (records clustered, clusters).
-
-    Args:
-        conn: a connection in the caller's transaction.
-        live: (record id, metadata prefix, metadata XML) of every live record; it is
-            read to the end before anything is written.
-    """
-    items: list[tuple[int, MatchKeys]] = []
-    for rid, prefix, xml in live:
-        keys = keys_of(prefix, xml)
-        if keys is not None:
-            items.append((rid, keys))
-    mapping = cluster_records(items)
-    conn.execute(delete(KEY))
-    conn.execute(update(RECORD).values(cluster_id=None, match_keys=None))
-    key_rows = [{"key": bk, "record_id": rid} for rid, keys in items
-                for bk in dict.fromkeys(block_keys(keys))]
-    for start in range(0, len(key_rows), 5000):
-        conn.execute(insert(KEY), key_rows[start:start + 5000])
-    params: list[dict[str, Any]] = [{"rid": rid, "cid": mapping[rid], "mk": keys_to_json(keys)}
-                                    for rid, keys in items]
-    stmt = (update(RECORD).where(RECORD.c.id == bindparam("rid"))
-            .values(cluster_id=bindparam("cid"), match_keys=bindparam("mk")))
-    for start in range(0, len(params), 5000):
-        conn.execute(stmt, params[start:start + 5000])
-    return len(items), len(set(mapping.values()))
-
-
 def live_in(conn: Connection, cluster_ids: Iterable[int]) -> list[Any]:
-    """Live records of the given clusters, with their member's slug, ordered by cluster."""
+    """Live records of the given clusters (id, cluster_id, metadata_prefix, metadata_xml,
+    fields, slug), ordered by cluster; the XML only where no fields are stored."""
     from aggregator.store.models import Member, Source
 
     member, source = cast(Table, Member.__table__), cast(Table, Source.__table__)
@@ -214,10 +182,16 @@ def live_in(conn: Connection, cluster_ids: Iterable[int]) -> list[Any]:
     for start in range(0, len(ids), _CHUNK):
         out.extend(conn.execute(
             select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
-                   RECORD.c.metadata_xml, member.c.slug)
+                   xml_if_no_fields(), RECORD.c.fields, member.c.slug)
             .join(source, source.c.id == RECORD.c.source_id)
             .join(member, member.c.id == source.c.member_id)
             .where(and_(RECORD.c.cluster_id.in_(ids[start:start + _CHUNK]),
                         RECORD.c.deleted.is_(False)))
             .order_by(RECORD.c.cluster_id, RECORD.c.id)).all())
     return out
+
+
+def xml_if_no_fields() -> Any:
+    """``metadata_xml`` where ``fields`` is NULL, else NULL (saves reading the XML)."""
+    return case((RECORD.c.fields.is_(None), RECORD.c.metadata_xml),
+                else_=null()).label("metadata_xml")

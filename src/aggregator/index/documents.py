@@ -7,8 +7,8 @@ from itertools import groupby
 from typing import Any
 
 from aggregator.index.model import IndexDoc
-from aggregator.normalize import normalize
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.stored import fields_of
 
 MAX_LIST = 50  # subjects, titles … kept per document
 
@@ -62,10 +62,11 @@ def cluster_doc(cluster_id: int, copies: Sequence[tuple[int, str, Fields]]) -> I
 
 
 def docs_from_rows(rows: Iterable[Any]) -> Iterator[IndexDoc]:
-    """Documents from live rows (id, cluster_id, metadata_prefix, metadata_xml, slug)
-    ordered by cluster id; records without metadata are skipped."""
+    """Documents from live rows (id, cluster_id, metadata_prefix, metadata_xml, fields,
+    slug) ordered by cluster id; the stored fields are used, the XML only where none are
+    stored; records with neither are skipped."""
     for cluster_id, group in groupby(rows, key=lambda r: r.cluster_id):
-        copies = [(r.id, r.slug, normalize(r.metadata_xml, r.metadata_prefix))
-                  for r in group if r.metadata_xml]
+        copies = [(r.id, r.slug, fields_of(r.fields, r.metadata_xml, r.metadata_prefix))
+                  for r in group if r.fields is not None or r.metadata_xml]
         if copies:
             yield cluster_doc(cluster_id, copies)

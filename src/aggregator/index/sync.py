@@ -15,8 +15,9 @@ from sqlalchemy import Engine, func, select
 from aggregator.config import Settings
 from aggregator.errors import SearchError
 from aggregator.index.backends import open_backend
-from aggregator.index.clustering import RECORD, Change, assign, live_in, recluster_all
+from aggregator.index.clustering import RECORD, Change, assign, live_in
 from aggregator.index.documents import docs_from_rows
+from aggregator.index.fill import fill
 from aggregator.index.model import SearchBackend
 from aggregator.store.db import connect, reader
 
@@ -34,6 +35,7 @@ class SyncStats:
     removed: int = 0
     change_seq: int = 0
     seconds: float = 0.0
+    normalised: int = 0  # records whose fields were missing and were normalised now
 
 
 def _base(settings: Settings) -> Path:
@@ -75,13 +77,15 @@ def sync_index(engine: Engine, backend: SearchBackend, *, batch: int = BATCH) ->
         with connect(engine) as conn:
             rows = conn.execute(
                 select(RECORD.c.id, RECORD.c.deleted, RECORD.c.metadata_prefix,
-                       RECORD.c.metadata_xml, RECORD.c.cluster_id, RECORD.c.change_seq)
+                       RECORD.c.metadata_xml, RECORD.c.cluster_id, RECORD.c.change_seq,
+                       RECORD.c.match_keys, RECORD.c.fields)
                 .where(RECORD.c.change_seq > stats.change_seq)
                 .order_by(RECORD.c.change_seq).limit(batch)).all()
             if not rows:
                 break
             touched = assign(conn, [Change(r.id, r.deleted, r.metadata_prefix,
-                                           r.metadata_xml, r.cluster_id) for r in rows])
+                                           r.metadata_xml, r.cluster_id, r.match_keys,
+                                           r.fields) for r in rows])
             live = live_in(conn, touched)
         docs = list(docs_from_rows(live))
         gone = touched - {int(d.id) for d in docs}
@@ -113,31 +117,15 @@ def rebuild_index(engine: Engine, settings: Settings) -> SyncStats:
     return stats
 
 
-def fill_index(engine: Engine, backend: SearchBackend) -> SyncStats:
-    """Recluster every live record and add every work to an empty ``backend``."""
-    stats = SyncStats()
-    with connect(engine) as conn:
-        stats.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
-        live = conn.execute(  # streamed: only the match keys stay in memory
-            select(RECORD.c.id, RECORD.c.metadata_prefix, RECORD.c.metadata_xml)
-            .where(RECORD.c.deleted.is_(False)).execution_options(yield_per=2000))
-        stats.changes, _ = recluster_all(
-            conn, ((r.id, r.metadata_prefix, r.metadata_xml) for r in live))
-    stats.documents = _index_all_clusters(engine, backend)
-    backend.commit({"change_seq": stats.change_seq})
-    return stats
-
-
-def _index_all_clusters(engine: Engine, backend: SearchBackend) -> int:
-    count = 0
-    with connect(reader(engine)) as conn:
-        ids = list(conn.scalars(select(RECORD.c.cluster_id).where(
-            RECORD.c.deleted.is_(False), RECORD.c.cluster_id.is_not(None)).distinct()))
-        for start in range(0, len(ids), 2000):
-            docs = list(docs_from_rows(live_in(conn, ids[start:start + 2000])))
-            backend.add(docs)
-            count += len(docs)
-    return count
+def fill_index(engine: Engine, backend: SearchBackend, *,
+               workers: int | None = None) -> SyncStats:
+    """Recluster every live record and add every work to an empty ``backend``
+    (see :func:`aggregator.index.fill.fill`); ``workers`` processes normalise the
+    records stored without fields (default: one per CPU)."""
+    done = fill(engine, backend, workers=workers)
+    backend.commit({"change_seq": done.change_seq})
+    return SyncStats(changes=done.records, documents=done.documents,
+                     change_seq=done.change_seq, normalised=done.normalised)
 
 
 def _swap(base: Path, name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from aggregator.errors import StoreError
+from aggregator.normalize.stored import Stored, stored_form
 from aggregator.records import HarvestedRecord, Notice, PageStats
 from aggregator.store.db import connect
 from aggregator.store.models import ChangeCounter, HarvestRun, Record, Source, utcnow
@@ -42,7 +43,7 @@ _UPDATE_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("_id"))
 
 _BULK_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("p_id"))
 _WRITTEN = ("datestamp", "deleted", "set_specs", "metadata_prefix", "metadata_xml",
-            "content_hash", "change_seq", "last_changed")
+            "fields", "match_keys", "content_hash", "change_seq", "last_changed")
 _BULK: dict[str, Any] = {
     "insert": insert(RECORD).inline().values({
         c: bindparam(f"p_{c}") for c in (*_WRITTEN, "source_id", "identifier", "first_seen",
@@ -50,6 +51,8 @@ _BULK: dict[str, Any] = {
     "update": _BULK_BY_ID.values({c: bindparam(f"p_{c}") for c in _WRITTEN}),
     "update+pass": _BULK_BY_ID.values({c: bindparam(f"p_{c}")
                                        for c in (*_WRITTEN, "last_seen_pass")}),
+    "normalised": _BULK_BY_ID.values(fields=bindparam("p_fields"),
+                                     match_keys=bindparam("p_match_keys")),
 }
 # The record writes, run with the driver's executemany (see _executemany); compiled once.
 _COMPILED: dict[tuple[str, type, str], tuple[str, Callable[[dict[str, Any]], Any] | None]] = {}
@@ -97,6 +100,9 @@ class PageWrite:
         seen_pass: during a full sweep, the pass number stamped on every record seen.
         response_date: the page's ``responseDate``; the run keeps the first one.
         complete_list_size: the resumption token's ``completeListSize``, when sent.
+        normalised: identifier → :func:`~aggregator.normalize.stored.stored_form` of
+            its metadata, already computed (e.g. in another process); records missing
+            from it are normalised here, only when they are new or changed.
     """
 
     source_id: int
@@ -109,6 +115,7 @@ class PageWrite:
     seen_pass: int | None = None
     response_date: str | None = None
     complete_list_size: int | None = None
+    normalised: Mapping[str, Stored] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,14 +231,19 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
     updates: list[dict[str, Any]] = []
     seq = allocate_seq(conn, len(plan.changes)) if plan.changes else 0
     specs_json: dict[tuple[str, ...], str] = {}  # pages repeat a handful of set lists
+    given = page.normalised or {}
     for offset, (rec, digest, row_id) in enumerate(plan.changes):
         specs = specs_json.get(rec.set_specs)
         if specs is None:
             specs = specs_json[rec.set_specs] = json.dumps(list(rec.set_specs))
+        xml = None if rec.deleted else rec.metadata_xml
+        stored = (given[rec.identifier] if rec.identifier in given
+                  else stored_form(xml, page.metadata_prefix)) if xml else None
         values: dict[str, Any] = {
             "p_datestamp": rec.datestamp, "p_deleted": rec.deleted, "p_set_specs": specs,
-            "p_metadata_prefix": page.metadata_prefix,
-            "p_metadata_xml": None if rec.deleted else rec.metadata_xml,
+            "p_metadata_prefix": page.metadata_prefix, "p_metadata_xml": xml,
+            "p_fields": stored[0] if stored else None,
+            "p_match_keys": stored[1] if stored else None,
             "p_content_hash": digest, "p_change_seq": seq + offset, "p_last_changed": now,
             "p_last_seen_pass": page.seen_pass,
         }
@@ -249,6 +261,16 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
     for start in range(0, len(plan.touched), _IN_CHUNK):
         conn.execute(_SEEN, {"ids": plan.touched[start:start + _IN_CHUNK],
                              "seen": page.seen_pass})
+
+
+def store_normalised(conn: Connection, rows: Iterable[tuple[int, Stored]]) -> int:
+    """Store the fields and match keys computed for existing records (record id,
+    :func:`~aggregator.normalize.stored.stored_form`); returns how many were written."""
+    params = [{"p_id": rid, "p_fields": found[0], "p_match_keys": found[1]}
+              for rid, found in rows if found is not None]
+    if params:
+        _executemany(conn, "normalised", params)
+    return len(params)
 
 
 def _executemany(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
@@ -313,7 +335,8 @@ def tombstone_rows(conn: Connection, rows: Sequence[Any], now: datetime) -> int:
     if not rows:
         return 0
     seq = allocate_seq(conn, len(rows))
-    params = [{"_id": row.id, "deleted": True, "metadata_xml": None, "change_seq": seq + i,
+    params = [{"_id": row.id, "deleted": True, "metadata_xml": None, "fields": None,
+               "match_keys": None, "change_seq": seq + i,
                "last_changed": now,
                "content_hash": content_hash(row.metadata_prefix, True, row.set_specs or (), None)}
               for i, row in enumerate(rows)]

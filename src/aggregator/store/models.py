@@ -127,6 +127,8 @@ class Record(Base):
     last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     cluster_id: Mapped[int | None] = mapped_column(BigInteger)
     match_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # for clustering
+    # Fields.as_json() of metadata_xml, written with it; NULL in rows from before 0003
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class RecordKey(Base):

@@ -1,0 +1,153 @@
+"""What the store keeps of a record's normalisation: its fields and match keys as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any, TypeVar
+
+from aggregator.normalize import normalize
+from aggregator.normalize.cluster import MatchKeys, match_keys
+from aggregator.normalize.fields import Fields
+
+__all__ = ["Stored", "fields_of", "keys_from_json", "keys_to_json", "normalize_many",
+           "normalize_stream", "stored_form"]
+
+# (fields JSON text, match keys JSON text), or None for a record without metadata
+Stored = tuple[str, str] | None
+T = TypeVar("T")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+_TUPLE_KEYS = ("dois", "isbns", "issns", "words", "numbers")
+
+
+def keys_to_json(keys: MatchKeys) -> dict[str, Any]:
+    """Match keys as stored in ``record.match_keys`` (so candidates need no re-parse)."""
+    return {f: getattr(keys, f) for f in MatchKeys.__dataclass_fields__}
+
+
+def keys_from_json(data: dict[str, Any]) -> MatchKeys:
+    """The inverse of :func:`keys_to_json`."""
+    values = dict(data)
+    for name in _TUPLE_KEYS:
+        values[name] = tuple(values.get(name) or ())
+    return MatchKeys(**values)
+
+
+def stored_form(metadata_xml: bytes | None, metadata_prefix: str) -> Stored:
+    """Normalise one record's metadata into the JSON texts of ``record.fields`` and
+    ``record.match_keys``; ``None`` when there is no metadata to normalise."""
+    if not metadata_xml:
+        return None
+    fields = normalize(metadata_xml, metadata_prefix)
+    keys = match_keys(fields)
+    return _ENCODER.encode(fields.as_json()), _ENCODER.encode(keys_to_json(keys))
+
+
+def normalize_many(items: Sequence[tuple[bytes | None, str]]) -> list[Stored]:
+    """:func:`stored_form` of each (metadata XML, prefix); the unit of work of a pool."""
+    return [stored_form(xml, prefix) for xml, prefix in items]
+
+
+def fields_of(stored: object, metadata_xml: bytes | None, metadata_prefix: str) -> Fields:
+    """A record's fields: the stored JSON when present, else the metadata normalised now.
+
+    Rows written before fields were stored (or whose stored value is unreadable) fall
+    back to the XML, so a store of any age indexes the same.
+    """
+    if isinstance(stored, str):  # drivers that hand JSON back as text
+        stored = json.loads(stored)
+    if isinstance(stored, dict):
+        try:
+            return Fields.from_json(stored)
+        except (TypeError, ValueError):
+            pass
+    return normalize(metadata_xml, metadata_prefix)
+
+
+def _watch_parent() -> None:
+    """Worker initialiser: exit when the process that started us is gone (a SIGKILLed
+    harvest must not leave its worker behind; the pool's queues never report it)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Spawned (never forked: the caller may run threads) workers that die with us."""
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                               initializer=_watch_parent)
+
+
+def normalize_stream(chunks: Iterable[tuple[T, Sequence[tuple[bytes | None, str]]]], *,
+                     workers: int | None = None) -> Iterator[tuple[T, list[Stored]]]:
+    """Normalise chunks of (XML, prefix) in worker processes, in order, a few ahead.
+
+    Each chunk comes with a tag handed back beside its results (e.g. the row ids). With
+    one worker or fewer the work happens in this process. Workers are spawned (never
+    forked: the caller may run threads) and stop when the stream is exhausted or closed.
+    """
+    count = max(0, (os.cpu_count() or 1) if workers is None else workers)
+    if count <= 1:
+        for tag, items in chunks:
+            yield tag, normalize_many(items)
+        return
+    pending: deque[tuple[T, Future[list[Stored]]]] = deque()
+    with _pool(count) as pool:
+        for tag, items in chunks:
+            pending.append((tag, pool.submit(normalize_many, list(items))))
+            if len(pending) >= 2 * count:
+                done_tag, future = pending.popleft()
+                yield done_tag, future.result()
+        while pending:
+            done_tag, future = pending.popleft()
+            yield done_tag, future.result()
+
+
+class Ahead:
+    """Normalise pages in one spawned worker process while earlier pages are stored.
+
+    The worker starts only once ``start_after`` records have been submitted, so small
+    harvests never pay for a process; until then (and with ``workers=0``) pages are
+    left to the caller to normalise in its own process (:meth:`submit` returns None).
+    """
+
+    def __init__(self, start_after: int = 500, workers: int = 1) -> None:
+        self._start_after = start_after
+        self._workers = workers
+        self._seen = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, items: Sequence[tuple[bytes | None, str]]
+               ) -> Future[list[Stored]] | None:
+        """Start normalising ``items`` in the worker; None while no worker runs."""
+        self._seen += len(items)
+        if self._workers < 1 or not items:
+            return None
+        if self._pool is None:
+            if self._seen < self._start_after:
+                return None
+            self._pool = _pool(self._workers)
+        return self._pool.submit(normalize_many, list(items))
+
+    def close(self) -> None:
+        """Stop the worker (after the work already submitted)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

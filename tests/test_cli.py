@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -179,16 +185,61 @@ def test_check_passes_a_clean_endpoint(env: dict[str, str],
 def test_demo_harvests_the_sample_network(tmp_path: Path, env: dict[str, str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "demo"
-    code, out, _ = cli(capsys, "demo", "--data-dir", str(folder))
+    code, out, _ = cli(capsys, "demo", "--data-dir", str(folder), "--no-serve")
     assert code == 0, out
     assert out.count(" ok ") >= 10  # five members, harvested twice
     assert "Total:" in out and (folder / "aggregator.sqlite3").exists()
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.docx").write_text("do not delete")
-    code, _, err = cli(capsys, "demo", "--data-dir", str(precious))
+    code, _, err = cli(capsys, "demo", "--data-dir", str(precious), "--no-serve")
     assert code == 2 and "not empty" in err
     assert (precious / "thesis.docx").exists()
+
+
+def _read_until(stream: IO[str], marker: str, deadline: float) -> str:
+    seen = ""
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen += line
+        if marker in line:
+            return seen
+    raise AssertionError(f"{marker!r} never printed; output so far:\n{seen}")
+
+
+def test_demo_serves_the_portal_until_interrupted(tmp_path: Path, env: dict[str, str]) -> None:
+    with subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "demo", "--data-dir", str(tmp_path / "demo"),
+             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **env}) as child:
+        try:
+            assert child.stdout is not None
+            out = _read_until(child.stdout, "The portal is ready:", time.monotonic() + 90)
+            url = re.search(r"The portal is ready: (http://127\.0\.0\.1:\d+/)", out)
+            assert url, out
+            with urllib.request.urlopen(url.group(1) + "search?q=pendidikan",
+                                        timeout=10) as page:
+                html = page.read().decode()
+            assert page.status == 200 and "karya ditemukan" in html
+            assert "Dimiliki oleh" in html
+            child.send_signal(signal.SIGINT)
+            assert child.wait(timeout=15) == 0
+        finally:
+            child.kill()
+            child.wait()
+
+
+def test_demo_reports_a_busy_port_before_harvesting(tmp_path: Path, env: dict[str, str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = process(env, "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith("error: cannot listen on") and "--port" in result.stderr
+    assert "harvest" not in result.stdout.lower()
 
 
 def test_readme_documents_every_command() -> None:

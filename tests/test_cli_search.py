@@ -17,7 +17,7 @@ def demo(env: dict[str, str], tmp_path: Path,  # noqa: F811
          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Path:
     """The sample network harvested (and indexed) into its own folder."""
     folder = tmp_path / "demo"
-    code, out, _ = cli(capsys, "demo", "--data-dir", str(folder))
+    code, out, _ = cli(capsys, "demo", "--data-dir", str(folder), "--no-serve")
     assert code == 0, out
     monkeypatch.setenv("AGGREGATOR_DATA_DIR", str(folder))
     return folder

@@ -1,4 +1,4 @@
-"""The `aggregator` command line: init, members, sources, check, harvest, demo."""
+"""The `aggregator` command line: init, members, sources, check, harvest, serve, demo."""
 
 from __future__ import annotations
 
@@ -295,19 +295,24 @@ def _open_index_or_warn(settings: Settings) -> SearchBackend | None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo-instance"), show_default=True,
               help="Folder for the demo's own SQLite store (emptied at each run).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the portal on 127.0.0.1 (0 picks a free one).")
+@click.option("--no-serve", is_flag=True, help="Harvest and index, then exit without serving.")
 @click.pass_obj
-def demo(obj: Context, data_dir: Path) -> None:
-    """Start a sample network on 127.0.0.1, register it and harvest it (works offline)."""
+def demo(obj: Context, data_dir: Path, port: int, no_serve: bool) -> None:
+    """Start a sample network on 127.0.0.1, harvest it and serve the portal (offline)."""
     from aggregator.demo.run import run_demo
 
-    sys.exit(run_demo(obj.settings, data_dir, click.echo))
+    sys.exit(run_demo(obj.settings, data_dir, click.echo, port=None if no_serve else port))
 
 
 def _register_catalogue_commands() -> None:
     from aggregator.cli_index import index_group, search
+    from aggregator.cli_web import serve
 
     cli.add_command(index_group)
     cli.add_command(search)
+    cli.add_command(serve)
 
 
 _register_catalogue_commands()

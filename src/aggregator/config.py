@@ -33,6 +33,9 @@ class Settings:
         "", "SQLAlchemy URL of the store; empty means SQLite in data_dir "
             "(e.g. postgresql+psycopg://user@host/db).")
     network_name: str = _setting("Union catalogue", "Name of the library network.")
+    network_description: str = _setting(
+        "", "One or two sentences about the network, shown on the portal's home and about "
+            "pages (a generic sentence when empty).")
     contact_email: str = _setting(
         "", "Contact address sent in the User-Agent so repository managers can reach you.")
     user_agent: str = _setting(
@@ -76,6 +79,9 @@ class Settings:
                    "(pure Python).")
     index_dir: str = _setting(
         "", "Folder of the search index; empty means index/ under data_dir.")
+    web_workers: int = _setting(
+        0, "Processes of `aggregator serve` answering requests; 0 means one per CPU core.")
+    web_threads: int = _setting(8, "Threads per process of `aggregator serve`.")
     log_level: str = _setting(
         "WARNING", "Logging level (DEBUG, INFO, WARNING, ERROR); INFO adds one line per harvest.")
 
@@ -162,6 +168,8 @@ def _validate(settings: Settings) -> Settings:
         ("window_months", settings.window_months >= 0),
         ("window_threshold", settings.window_threshold >= 0),
         ("overlap_seconds", settings.overlap_seconds >= 0),
+        ("web_workers", 0 <= settings.web_workers <= 64),
+        ("web_threads", 1 <= settings.web_threads <= 256),
         ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
         ("max_pages_per_run", settings.max_pages_per_run >= 1),
         ("empty_pages_limit", settings.empty_pages_limit >= 1),

@@ -51,14 +51,21 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
                    request_delay=0.0)
 
 
-def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None]) -> int:
-    """Start the sample network, register and harvest it, change it, harvest again.
+def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
+             port: int | None = None) -> int:
+    """Start the sample network, register and harvest it, change it, harvest again, then
+    serve the portal on 127.0.0.1:``port`` until Ctrl-C (``port`` None: exit instead).
 
     Returns:
         The exit status: 0 when every harvest succeeded.
     """
     prepare_folder(data_dir)
     settings = demo_settings(settings, data_dir)
+    portal_server = None
+    if port is not None:  # bind first: a busy port is reported before any work is done
+        from aggregator.web.serve import PortalServer
+
+        portal_server = PortalServer(port=port)
     engine = make_engine(settings)
     init_schema(engine)
     network = start_network()
@@ -93,7 +100,14 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None]) ->
         echo(f"Search index ({settings.search_backend}): {index.count()} works; "
              f"{_held_by_several(index)} of them held by more than one member.")
         echo(f"Look around with: AGGREGATOR_DATA_DIR={data_dir} aggregator search pendidikan")
+        if portal_server is not None:
+            from aggregator.web import create_app
+
+            portal_server.mount(create_app(settings, engine=engine, index=index))
+            portal_server.run(lambda url: echo(f"\nThe portal is ready: {url}  (Ctrl-C to stop)"))
     finally:
+        if portal_server is not None:
+            portal_server.stop()
         index.close()
         for _, server in network:
             server.stop()

@@ -1,0 +1,79 @@
+"""The portal: a Flask app factory wiring pages, exports, the JSON API and error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+
+from aggregator.config import Settings, load_settings
+from aggregator.errors import SearchError, SearchTimeout
+from aggregator.index.model import SearchBackend
+from aggregator.store.db import make_engine
+from aggregator.web import display, i18n, security
+from aggregator.web.state import Portal, install
+
+HERE = Path(__file__).parent
+RETRY_AFTER = "5"
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               index: SearchBackend | None = None) -> Flask:
+    """Build the portal.
+
+    Args:
+        settings: the settings (loaded from the environment and config file if None).
+        engine: the store (made from ``settings`` if None).
+        index: an index already open in this process (the demo's); otherwise the live
+            index under the data folder is opened on first use and reopened after a
+            rebuild.
+    """
+    settings = settings or load_settings()
+    app = Flask(__name__, template_folder=str(HERE / "templates"),
+                static_folder=str(HERE / "static"))
+    app.config.update(JSON_SORT_KEYS=False, SEND_FILE_MAX_AGE_DEFAULT=3600)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    install(app, Portal(settings, engine or make_engine(settings), index))
+
+    from aggregator.web import api, exports, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api.health)
+    i18n.init_app(app)
+    display.init_app(app)
+    security.init_app(app)
+    _error_pages(app)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error_pages(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
+        code = exc.code or 500
+        if _wants_json():
+            return jsonify({"error": exc.name, "status": code}), code
+        return render_template("error.html", code=code), code
+
+    @app.errorhandler(SearchError)
+    def search_error(exc: SearchError) -> tuple[Response | str, int, dict[str, str]]:
+        app.logger.warning("search unavailable: %s", exc)
+        reason = "timeout" if isinstance(exc, SearchTimeout) else "unavailable"
+        headers = {"Retry-After": RETRY_AFTER}
+        if _wants_json():
+            return jsonify({"error": f"search {reason}", "status": 503}), 503, headers
+        return render_template("error.html", code=503, reason=reason), 503, headers
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response | str, int]:
+        app.logger.exception("unexpected error on %s", request.path)
+        if _wants_json():
+            return jsonify({"error": "Internal Server Error", "status": 500}), 500
+        return render_template("error.html", code=500), 500

@@ -1,0 +1,134 @@
+"""The portal's HTML pages: home, search, record, members, member, about."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers.response import Response as WerkzeugResponse
+
+from aggregator.errors import SearchError
+from aggregator.index.model import SearchQuery
+from aggregator.web import queries
+from aggregator.web.charts import bar_chart
+from aggregator.web.i18n import type_name
+from aggregator.web.params import SORTS, parse_search, query_string
+from aggregator.web.searching import relaxations, spelling, title_pieces
+from aggregator.web.state import portal
+
+bp = Blueprint("pages", __name__)
+RECENT = 8
+YEARS_CHARTED = 30
+
+
+def member_names() -> dict[str, str]:
+    """Slug → name of every member, read once per request."""
+    state = portal()
+    return state.cached("member_names", lambda: queries.member_names(state.engine))
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, object]:
+    settings = portal().settings
+    return {"network_name": settings.network_name,
+            "network_description": settings.network_description,
+            "contact_email": settings.contact_email, "member_name": _member_name}
+
+
+def _member_name(slug: str) -> str:
+    return member_names().get(slug, slug)
+
+
+@bp.get("/")
+def home() -> str:
+    state = portal()
+    return render_template(
+        "home.html", totals=state.cached("totals", lambda: queries.totals(state.engine)),
+        recent=queries.recent_records(state.engine, RECENT),
+        members=state.cached("member_cards", lambda: queries.member_cards(state.engine)))
+
+
+@bp.get("/search")
+def search() -> str:
+    params = parse_search(request.args)
+    backend = portal().search_index()
+    result = backend.search(params.query)
+    last = max(1, -(-result.total // params.query.per_page))
+    if result.total and params.query.page > last:  # past the end: show the last page
+        ignored = params.ignored if "page" in params.ignored else (*params.ignored, "page")
+        params = replace(params, query=replace(params.query, page=last), ignored=ignored)
+        result = backend.search(params.query)
+    suggestion = None
+    relaxed = []
+    if result.total == 0 and params.query.text:
+        suggestion = spelling(backend, params.query.text)
+    if result.total == 0:
+        relaxed = relaxations(backend, params)
+    pages = max(1, -(-result.total // params.query.per_page))
+    return render_template(
+        "search.html", params=params, result=result, q=params.query.text,
+        suggestion=suggestion, relaxations=relaxed, pages=pages, sorts=SORTS,
+        qs=query_string, title_pieces=title_pieces,
+        selected=_selected(params.query))
+
+
+def _selected(query: SearchQuery) -> set[tuple[str, str]]:
+    return {(name, value) for name, values in query.filters.items() for value in values}
+
+
+@bp.get("/records/<int:record_id>")
+def record(record_id: int) -> tuple[str, int] | str:
+    page = queries.record_page(portal().engine, record_id)
+    if page is None:
+        abort(404)
+    from aggregator.export import citation
+
+    return render_template(
+        "record.html", page=page, fields=page.fields,
+        citation=citation(page.fields),
+        raw=(page.metadata_xml or b"").decode("utf-8", "replace"),
+    ), (410 if page.deleted else 200)
+
+
+@bp.get("/members")
+def members() -> str:
+    return render_template("members.html", members=queries.member_cards(portal().engine))
+
+
+@bp.get("/members/<slug>")
+def member(slug: str) -> str:
+    state = portal()
+    page = queries.member_page(state.engine, slug)
+    if page is None:
+        abort(404)
+    charts = {}
+    try:
+        facets = state.search_index().search(SearchQuery(
+            filters={"member": (slug,)}, per_page=1, facets=("type", "year"),
+            facet_limit=200, highlight=False)).facets
+        by_year = sorted(facets.get("year", ()), key=lambda item: item[0])[-YEARS_CHARTED:]
+        types = [(type_name(value), count) for value, count in facets.get("type", ())][:12]
+        charts = {"type": bar_chart(types),
+                  "year": bar_chart(by_year)}
+    except SearchError:
+        charts = {}
+    return render_template("member.html", page=page, card=page.card, charts=charts)
+
+
+@bp.get("/about")
+def about() -> str:
+    state = portal()
+    return render_template("about.html",
+                           totals=state.cached("totals", lambda: queries.totals(state.engine)))
+
+
+@bp.get("/favicon.ico")
+def favicon() -> WerkzeugResponse:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
+@bp.get("/opensearch.xml")
+def opensearch() -> Response:
+    body = render_template("opensearch.xml", root=request.url_root.rstrip("/"))
+    return Response(body, mimetype="application/opensearchdescription+xml")

@@ -1,0 +1,163 @@
+"""The portal's Indonesian texts, keyed by the English message, plus type and language names."""
+
+from __future__ import annotations
+
+INDONESIAN: dict[str, str] = {
+    # layout
+    "Skip to content": "Langsung ke isi",
+    "Main menu": "Menu utama",
+    "Language": "Bahasa",
+    "Search": "Cari",
+    "Members": "Anggota",
+    "About": "Tentang",
+    "Search the catalogue of every member library":
+        "Cari di katalog semua perpustakaan anggota",
+    "Title, author, subject, ISBN …": "Judul, pengarang, subjek, ISBN …",
+    "One catalogue of every member library of the network.":
+        "Satu katalog untuk semua perpustakaan anggota jaringan.",
+    # home
+    "{records} records from {members} member libraries":
+        "{records} cantuman dari {members} perpustakaan anggota",
+    "Recently added": "Baru ditambahkan",
+    "(untitled)": "(tanpa judul)",
+    "Nothing has been harvested yet.": "Belum ada yang dipanen.",
+    "Member libraries": "Perpustakaan anggota",
+    "All members": "Semua anggota",
+    # members
+    "{n} records": "{n} cantuman",
+    "Website": "Situs web",
+    "Last harvested {date}": "Terakhir dipanen {date}",
+    "Not harvested yet": "Belum dipanen",
+    "{n} libraries share their catalogues in this network. Each record links back to the "
+    "library that holds it.":
+        "{n} perpustakaan berbagi katalog di jaringan ini. Setiap cantuman menautkan kembali "
+        "ke perpustakaan yang memilikinya.",
+    "Search the collection of {member}": "Cari di koleksi {member}",
+    "Works by type": "Karya menurut jenis",
+    "Works by year": "Karya menurut tahun",
+    "Sources harvested": "Sumber yang dipanen",
+    "Endpoint": "Alamat OAI-PMH",
+    "Format": "Format",
+    "Records": "Cantuman",
+    "Last harvest": "Panen terakhir",
+    "Public library": "Perpustakaan umum",
+    "University library": "Perpustakaan perguruan tinggi",
+    "School library": "Perpustakaan sekolah",
+    "Special library": "Perpustakaan khusus",
+    # about
+    "About {network}": "Tentang {network}",
+    "Every member library publishes its catalogue over OAI-PMH. This portal collects them on "
+    "a schedule, groups copies of the same work, and sends you to the library that holds what "
+    "you found. It now holds {records} records from {members} members.":
+        "Setiap perpustakaan anggota menerbitkan katalognya melalui OAI-PMH. Portal ini "
+        "mengumpulkannya secara terjadwal, mengelompokkan salinan dari karya yang sama, dan "
+        "mengantar Anda ke perpustakaan yang memiliki apa yang Anda temukan. Saat ini portal "
+        "memuat {records} cantuman dari {members} anggota.",
+    "How to join": "Cara bergabung",
+    "Any library whose system speaks OAI-PMH (SLiMS, OJS, EPrints, DSpace, Koha and many "
+    "others do) can join: send the network coordinator the address of your OAI-PMH endpoint.":
+        "Setiap perpustakaan yang sistemnya mendukung OAI-PMH (SLiMS, OJS, EPrints, DSpace, "
+        "Koha, dan banyak lagi) dapat bergabung: kirimkan alamat OAI-PMH Anda kepada "
+        "koordinator jaringan.",
+    "For developers and other aggregators": "Untuk pengembang dan agregator lain",
+    "The catalogue can be searched as JSON at {url}, and browsers can add it as a search "
+    "engine.":
+        "Katalog ini dapat dicari dalam format JSON di {url}, dan peramban dapat menambahkannya "
+        "sebagai mesin pencari.",
+    # search
+    "Some search options were not understood and were left out: {names}.":
+        "Beberapa pilihan pencarian tidak dikenali dan diabaikan: {names}.",
+    "The query could not be read as search syntax, so its words were searched as they are.":
+        "Kueri tidak dapat dibaca sebagai sintaks pencarian, jadi kata-katanya dicari apa "
+        "adanya.",
+    "Filters": "Filter",
+    "Remove filter {name}: {value}": "Hapus filter {name}: {value}",
+    "{n} works found": "{n} karya ditemukan",
+    "No works found": "Tidak ada karya yang ditemukan",
+    "Sort": "Urutkan",
+    "Relevance": "Relevansi",
+    "Newest": "Terbaru",
+    "Oldest": "Terlama",
+    "Title": "Judul",
+    "Export these results": "Ekspor hasil ini",
+    "Held by": "Dimiliki oleh",
+    "Pages": "Halaman",
+    "Previous": "Sebelumnya",
+    "Next": "Berikutnya",
+    "Page {page} of {pages}": "Halaman {page} dari {pages}",
+    "Did you mean": "Mungkin maksud Anda",
+    "Without one of the filters the search finds more:":
+        "Tanpa salah satu filter, pencarian menemukan lebih banyak:",
+    "Without {name}: {value}": "Tanpa {name}: {value}",
+    "Tips: check the spelling, use fewer words, or search for a word of the title or the "
+    "author's surname.":
+        "Saran: periksa ejaan, gunakan lebih sedikit kata, atau cari satu kata dari judul atau "
+        "nama keluarga pengarang.",
+    "Refine the results": "Persempit hasil",
+    "remove": "hapus",
+    "Member": "Anggota",
+    "Type": "Jenis",
+    "Year": "Tahun",
+    "Subject": "Subjek",
+    # record
+    "This record was withdrawn by the member library.":
+        "Cantuman ini telah ditarik oleh perpustakaan anggota.",
+    "See it at {member}": "Lihat di {member}",
+    "this copy's record": "cantuman salinan ini",
+    "Details": "Rincian",
+    "Other titles": "Judul lain",
+    "Authors": "Pengarang",
+    "Contributors": "Kontributor",
+    "Publisher": "Penerbit",
+    "Subjects": "Subjek",
+    "Abstract": "Abstrak",
+    "Rights": "Hak",
+    "Link": "Tautan",
+    "Other identifier": "Pengenal lain",
+    "OAI identifier": "Pengenal OAI",
+    "Harvested from": "Dipanen dari",
+    "datestamp": "cap tanggal",
+    "Cite": "Kutip",
+    "Export": "Ekspor",
+    "Metadata as harvested (for librarians)": "Metadata sebagaimana dipanen (untuk pustakawan)",
+    # errors
+    "Page not found": "Halaman tidak ditemukan",
+    "There is no page at this address. The record may have been removed, or the link may be "
+    "mistyped.":
+        "Tidak ada halaman di alamat ini. Cantuman mungkin telah dihapus, atau tautannya salah "
+        "ketik.",
+    "Gone": "Sudah tidak ada",
+    "Search is not available right now": "Pencarian sedang tidak tersedia",
+    "This search took too long. Try fewer or more specific words.":
+        "Pencarian ini terlalu lama. Coba kata yang lebih sedikit atau lebih spesifik.",
+    "The catalogue is being prepared. Try again in a few minutes.":
+        "Katalog sedang disiapkan. Coba lagi beberapa menit lagi.",
+    "Something went wrong": "Terjadi kesalahan",
+    "The error has been logged. Try again in a moment.":
+        "Kesalahan telah dicatat. Coba lagi sebentar lagi.",
+    "The request could not be handled": "Permintaan tidak dapat diproses",
+    "Back to the home page": "Kembali ke beranda",
+}
+
+# Controlled types (normalize/vocab.py) in Indonesian.
+TYPE_NAMES: dict[str, str] = {
+    "Book": "Buku", "Article": "Artikel", "Thesis": "Skripsi/Tesis",
+    "Dissertation": "Disertasi", "Report": "Laporan", "Dataset": "Dataset",
+    "Conference paper": "Makalah konferensi", "Book chapter": "Bab buku",
+    "Journal": "Jurnal", "Image": "Gambar", "Video": "Video", "Audio": "Audio",
+    "Map": "Peta", "Software": "Perangkat lunak", "Other": "Lainnya",
+}
+
+# ISO 639-1 code → (Indonesian name, English name), for the languages met most often.
+LANGUAGE_NAMES: dict[str, tuple[str, str]] = {
+    "id": ("Bahasa Indonesia", "Indonesian"), "en": ("Bahasa Inggris", "English"),
+    "ms": ("Bahasa Melayu", "Malay"), "jv": ("Bahasa Jawa", "Javanese"),
+    "su": ("Bahasa Sunda", "Sundanese"), "ar": ("Bahasa Arab", "Arabic"),
+    "nl": ("Bahasa Belanda", "Dutch"), "de": ("Bahasa Jerman", "German"),
+    "fr": ("Bahasa Prancis", "French"), "ja": ("Bahasa Jepang", "Japanese"),
+    "zh": ("Bahasa Tionghoa", "Chinese"), "ko": ("Bahasa Korea", "Korean"),
+    "es": ("Bahasa Spanyol", "Spanish"), "pt": ("Bahasa Portugis", "Portuguese"),
+    "ru": ("Bahasa Rusia", "Russian"), "it": ("Bahasa Italia", "Italian"),
+    "la": ("Bahasa Latin", "Latin"), "th": ("Bahasa Thai", "Thai"),
+    "vi": ("Bahasa Vietnam", "Vietnamese"), "tl": ("Bahasa Tagalog", "Tagalog"),
+}

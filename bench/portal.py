@@ -149,7 +149,8 @@ def in_process_baseline(folder: Path, mix: list[dict[str, str]]) -> list[float]:
 # --- the server ---------------------------------------------------------------------------
 
 @contextmanager
-def serve(folder: Path, threads: int, log: Path) -> Iterator[tuple[str, int, int]]:
+def serve(folder: Path, threads: int, workers: int, log: Path
+          ) -> Iterator[tuple[str, int, int]]:
     """Run `aggregator serve --port 0` on the bench store, its log in ``log``; yields
     (host, port, pid)."""
     env = {**os.environ, "AGGREGATOR_DATA_DIR": str(folder), "AGGREGATOR_DATABASE_URL": "",
@@ -157,7 +158,7 @@ def serve(folder: Path, threads: int, log: Path) -> Iterator[tuple[str, int, int
            "PYTHONUNBUFFERED": "1"}
     env.pop("AGGREGATOR_CONFIG", None)
     command = [sys.executable, "-m", "aggregator", "serve", "--port", "0",
-               "--threads", str(threads)]
+               "--threads", str(threads), *(["--workers", str(workers)] if workers else [])]
     with log.open("w") as errors:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=errors,
                                    text=True)
@@ -198,18 +199,38 @@ def wait_healthy(host: str, port: int, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its worker processes (`aggregator serve` forks one per core)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(int(c) for c in children)]
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """User + system CPU seconds of process ``pid`` and its workers (all threads)."""
+    total = 0
+    for each in tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM) in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """The peak resident set (VmHWM) in MB, summed over the server and its workers."""
+    total = 0.0
+    for each in tree(pid):
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) / 1024 for line in lines
+                     if line.startswith("VmHWM:"))
+    return total
 
 
 # --- the clients --------------------------------------------------------------------------
@@ -326,7 +347,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads per worker")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="server processes (default: `aggregator serve`'s, one per core)")
     parser.add_argument("--data-dir", type=Path,
                         help="keep the store and index here and reuse them next time")
     args = parser.parse_args()
@@ -346,7 +369,7 @@ def main() -> None:
                 ("record page", record_paths, args.clients)]
         phases = []
         log = Path(scratch) / "serve.log"
-        with serve(folder, args.threads, log) as (host, port, pid):
+        with serve(folder, args.threads, args.workers, log) as (host, port, pid):
             print(f"portal: http://{host}:{port}/ (pid {pid}); {args.seconds:.0f}s per phase",
                   flush=True)
             for name, paths, clients in plan:

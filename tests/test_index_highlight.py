@@ -61,3 +61,14 @@ def test_output_never_carries_foreign_markup(text: str, terms: list[str], limit:
     assert _only_mark_tags(snippet)
     assert "<" not in _TAGS.sub("", snippet)
     assert len(_TAGS.sub("", snippet).replace("…", "")) <= max(limit, 20) * 6  # escapes grow
+
+
+@given(st.text(alphabet=st.sampled_from("abcAB _-.,0é9\u00c9"), max_size=80),
+       st.lists(st.text(alphabet="abcé0", min_size=1, max_size=3), min_size=1, max_size=3))
+def test_the_ascii_fast_path_finds_the_same_words_as_the_word_by_word_path(
+        text: str, terms: list[str]) -> None:
+    from aggregator.index.highlight import _WORD, _find, _needles, fold
+
+    needles = _needles(terms)
+    slow = [m.span() for m in _WORD.finditer(text) if fold(m.group()).startswith(needles)]
+    assert _find(text, needles) == (slow if needles else [])

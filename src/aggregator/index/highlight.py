@@ -6,6 +6,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 ELLIPSIS = "…"
 MIN_CHARS = 20
@@ -17,6 +18,13 @@ _WORD = re.compile(r"[^\W_]+")
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip its diacritics (``Café`` → ``cafe``)."""
+    if text.isascii():  # most harvested text: nothing to decompose
+        return text.lower()
+    return _fold_unicode(text)
+
+
+@lru_cache(maxsize=65536)  # words repeat across hits and pages
+def _fold_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -42,7 +50,7 @@ def highlight(text: str, terms: Iterable[str], *, max_chars: int = 240) -> str:
     limit = max(MIN_CHARS, max_chars)
     text = " ".join(unicodedata.normalize("NFC", text).split())
     needles = _needles(terms)
-    matches = [m.span() for m in _WORD.finditer(text) if _matches(m.group(), needles)]
+    matches = _find(text, needles)
     start, end = _window(text, matches, limit)
     parts = [ELLIPSIS] if start > 0 else []
     cursor = start
@@ -67,12 +75,20 @@ def _needles(terms: Iterable[str]) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _matches(word: str, needles: tuple[str, ...]) -> bool:
-    """Whether the folded ``word`` starts with one of the needles."""
+def _find(text: str, needles: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of the words of ``text`` whose folded form starts with a needle."""
     if not needles:
-        return False
-    folded = fold(word)
-    return any(folded.startswith(needle) for needle in needles)
+        return []
+    if text.isascii():  # lower-casing keeps every offset: one regex pass finds them all
+        return [m.span() for m in _needle_pattern(needles).finditer(text.lower())]
+    return [m.span() for m in _WORD.finditer(text) if fold(m.group()).startswith(needles)]
+
+
+@lru_cache(maxsize=1024)
+def _needle_pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
+    """A word that starts with one of ``needles`` (ASCII text, already lower case)."""
+    alternatives = "|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*")
 
 
 def _window(text: str, matches: list[tuple[int, int]], limit: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
@@ -126,4 +127,9 @@ def query_string(params: SearchParams, *, drop: Iterable[tuple[str, str]] = (),
     keys = set(replace)
     pairs = [(k, v) for k, v in pairs if k not in keys]
     pairs.extend((k, v) for k, v in replace.items() if v)
-    return urlencode(pairs)
+    return "&".join(_pair(k, v) for k, v in pairs)
+
+
+@lru_cache(maxsize=8192)  # a results page builds ~70 links from the same few pairs
+def _pair(key: str, value: str) -> str:
+    return urlencode([(key, value)])

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.config import Settings
 from aggregator.demo.oaiserver import Repository, SampleRecord
+from aggregator.demo.run import DEMO_DESCRIPTION, DEMO_NAME
 from aggregator.store.models import Member, Record, Source
 from aggregator.web import create_app
 from aggregator.web.translations import INDONESIAN
@@ -401,7 +402,8 @@ def test_member_page_shows_sources_charts_and_a_scoped_search(site: Site) -> Non
 
 def test_about_page(site: Site) -> None:
     doc = get(site, "/about")
-    assert text_of(one(doc, "//h1")) == "Tentang Union catalogue"
+    assert text_of(one(doc, "//h1")) == f"Tentang {DEMO_NAME}"
+    assert DEMO_DESCRIPTION in text_of(one(doc, "//main"))
     body = text_of(one(doc, "//main"))
     total = sum(live_records(site.engine).values())
     assert f"memuat {total} cantuman dari 5 anggota" in body
@@ -420,7 +422,8 @@ def test_opensearch_description(site: Site) -> None:
         "text/html": "http://localhost/search?q={searchTerms}",
         "application/json": "http://localhost/api/search?q={searchTerms}",
         "application/x-suggestions+json": "http://localhost/api/suggest?q={searchTerms}"}
-    assert doc.findtext("os:ShortName", namespaces=ns) == "Union catalogue"
+    assert doc.findtext("os:ShortName", namespaces=ns) == "Jaringan"  # at most 16 characters
+    assert doc.findtext("os:Description", namespaces=ns) == DEMO_NAME
     page = get(site, "/")
     assert page.xpath("//link[@rel='search']/@href") == ["/opensearch.xml"]
 

@@ -25,6 +25,9 @@ from aggregator.store.db import init_schema, make_engine
 
 MARKER = ".aggregator-demo"
 LOOPBACK = "127.0.0.0/8"
+DEMO_NAME = "Jaringan Perpustakaan Nusantara (contoh)"
+DEMO_DESCRIPTION = ("Contoh jaringan lima perpustakaan: katalog SLiMS, repositori EPrints dan "
+                    "DSpace, dan dua jurnal OJS, dipanen dan dicari bersama.")
 
 
 def prepare_folder(data_dir: Path) -> None:
@@ -47,8 +50,11 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
     networks = settings.allow_networks
     if LOOPBACK not in networks:
         networks = (*networks, LOOPBACK)
+    named = settings.network_name != Settings.network_name  # keep a name the user chose
     return replace(settings, data_dir=str(data_dir), database_url="", allow_networks=networks,
-                   request_delay=0.0)
+                   request_delay=0.0,
+                   network_name=settings.network_name if named else DEMO_NAME,
+                   network_description=settings.network_description or DEMO_DESCRIPTION)
 
 
 def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],

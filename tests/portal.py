@@ -135,6 +135,10 @@ def close_site(site: Site) -> None:
 
 WITHDRAWN = ("perpusda-sukamaju", "oai:slims/1002")
 """The sample record withdrawn by build_sample_site (a Python book of the public library)."""
+DUPLICATE_COPIES = {"perpusda-sukamaju": "oai:slims/1335",
+                    "ipk": "oai:repo.ipk.example.ac.id:123456789/2221",
+                    "unira": "oai:eprints.unira.example.ac.id:477"}
+"""One work of the sample network held by three members (one cluster, three records)."""
 
 
 def record_id(engine: Engine, slug: str, identifier: str) -> int:

@@ -389,3 +389,31 @@ def test_screenshots(portal: Portal, browser: Browser,
             context.close()
     for target in saved:
         assert target.exists() and target.stat().st_size > 5_000, target
+
+
+ACCESSIBILITY_PAGES = ("/", "/search?q=pendidikan", "/search?q=pendidikan&lang=en",
+                       "/search?q=zzzzqqq", "/members", "/members/ipk", "/about",
+                       "/no-such-page")
+
+
+def test_pages_pass_the_axe_accessibility_rules(portal: Portal, watched: Watched) -> None:
+    """axe-core's WCAG 2 A/AA rules (labels, landmarks, headings, contrast, names of
+    links and controls) find nothing on the main pages, in both languages."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
+                                     reason="axe-playwright-python is not installed")
+    axe = axe_module.Axe()
+    page = watched.page
+    record = _first_record_path(page, portal.url)
+    for path in (*ACCESSIBILITY_PAGES, record):
+        page.goto(portal.url.rstrip("/") + path)
+        violations = axe.run(page).response["violations"]
+        found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                 for v in violations]
+        assert found == [], f"{path}: {found}"
+
+
+def _first_record_path(page: Page, base: str) -> str:
+    page.goto(base.rstrip("/") + "/search?q=pendidikan")
+    href = page.locator("li.hit h2 a").first.get_attribute("href")
+    assert href and href.startswith("/records/")
+    return href

@@ -14,11 +14,18 @@ from sqlalchemy.orm import Session
 from aggregator.store.db import init_schema, make_engine
 from aggregator.store.models import Member, Record, Source
 from aggregator.web import create_app
-from portal import WITHDRAWN, Site, build_sample_site, close_site, html, local_settings, one
+from portal import (
+    DUPLICATE_COPIES,
+    WITHDRAWN,
+    Site,
+    build_sample_site,
+    close_site,
+    html,
+    local_settings,
+    one,
+)
 
-DUPLICATE = {"perpusda-sukamaju": "oai:slims/1335",
-             "ipk": "oai:repo.ipk.example.ac.id:123456789/2221",
-             "unira": "oai:eprints.unira.example.ac.id:477"}
+DUPLICATE = DUPLICATE_COPIES
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from aggregator.store.models import Member, Record, Source
 from aggregator.web import create_app
 from aggregator.web.translations import INDONESIAN
 from portal import (
+    DUPLICATE_COPIES,
     WITHDRAWN,
     Library,
     Site,
@@ -40,9 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "src" / "aggregator" / "web"
 TEMPLATES = ROOT / "templates"
 DUPLICATE = "An introduction to rural sociology"  # held by ipk, perpusda-sukamaju and unira
-DUPLICATE_COPIES = {"perpusda-sukamaju": "oai:slims/1335", "ipk":
-                    "oai:repo.ipk.example.ac.id:123456789/2221",
-                    "unira": "oai:eprints.unira.example.ac.id:477"}
 
 
 @pytest.fixture(scope="module")
@@ -357,9 +355,9 @@ def test_members_directory_lists_every_member_with_its_record_count(site: Site) 
     kinds = {"public": "Perpustakaan umum", "university": "Perpustakaan perguruan tinggi",
              "special": "Perpustakaan khusus"}
     for member in site.members:
-        card = one(doc, f"//ul[@class='members']/li[.//h3/a/@href='/members/{member.slug}']")
+        card = one(doc, f"//ul[@class='members']/li[.//h2/a/@href='/members/{member.slug}']")
         meta = text_of(card.xpath(".//p[@class='meta']")[0])
-        assert text_of(one(card, ".//h3")) == member.name
+        assert text_of(one(card, ".//h2")) == member.name
         assert meta == (f"{member.city}, {member.province} · {kinds[member.kind]} · "
                         f"{counts[member.slug]} cantuman")
         assert card.xpath(".//a[@rel='noopener noreferrer nofollow']/@href") == [
@@ -640,7 +638,7 @@ def test_search_and_record_pages_on_each_store(engine: Engine, settings: Setting
         assert sorted(go) == ["https://a.example.org/record/1", "https://b.example.org/7"]
         assert found(html(client.get("/search"))) == 2
         members = html(client.get("/members"))
-        assert texts(members, "//ul[@class='members']//h3") == ["Perpustakaan A",
+        assert texts(members, "//ul[@class='members']//h2") == ["Perpustakaan A",
                                                                  "Perpustakaan B"]
     finally:
         app.extensions["aggregator"].index.close()

@@ -59,7 +59,8 @@ def test_sigkill_then_resume_ends_with_exactly_the_source(
         source = register(engine, server.base_url)
         proc = harvest_process(engine, settings)
         deadline = time.monotonic() + 60
-        while len(list_requests(server)) < kill_after:
+        # Kill once the harvest asked for `kill_after` pages and has stored something.
+        while len(list_requests(server)) < kill_after or not record_count(engine, source):
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "the harvest did not start"
             time.sleep(0.002)

@@ -198,7 +198,9 @@ def _normalised(steps: Iterator[Step], prefix: str, *, start_after: int = NORMAL
                 live = [r for r in step.page.records if not r.deleted and r.metadata_xml]
                 future = ahead.submit([(r.metadata_xml, prefix) for r in live])
                 pending.append((step, [r.identifier for r in live], future))
-                if len(pending) > 1:
+                # Keep one page in the worker's hands; a page normalised in-line (no
+                # worker yet) is written at once, as before the worker existed.
+                while pending and (len(pending) > 1 or pending[0][2] is None):
                     yield done()
         except GeneratorExit:
             raise

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def rebuild_index(engine: Engine, settings: Settings) -> SyncStats:
     started = time.monotonic()
     base = _base(settings)
     base.mkdir(parents=True, exist_ok=True)
-    name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     backend = open_backend(settings.search_backend, base / name, create=True)
     try:
         stats = fill_index(engine, backend)

@@ -155,7 +155,7 @@ def serve(folder: Path, threads: int, workers: int, log: Path
     (host, port, pid)."""
     env = {**os.environ, "AGGREGATOR_DATA_DIR": str(folder), "AGGREGATOR_DATABASE_URL": "",
            "AGGREGATOR_SEARCH_BACKEND": "tantivy", "AGGREGATOR_INDEX_DIR": "",
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", "AGGREGATOR_SEARCH_RATE_LIMIT": "0"}
     env.pop("AGGREGATOR_CONFIG", None)
     command = [sys.executable, "-m", "aggregator", "serve", "--port", "0",
                "--threads", str(threads), *(["--workers", str(workers)] if workers else [])]

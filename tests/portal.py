@@ -62,7 +62,7 @@ class Library:
 def local_settings(data_dir: Path) -> Settings:
     """SQLite and the index in ``data_dir``; loopback sources allowed, no delay."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return demo_settings(load_settings(environ={}), data_dir)
+    return demo_settings(load_settings(environ={}, search_rate_limit=0), data_dir)
 
 
 def harvest(engine: Engine, settings: Settings, libraries: Sequence[Library]) -> None:

@@ -100,7 +100,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 
     data_dir = tmp_path_factory.mktemp("browser") / "demo"
     prepare_folder(data_dir)
-    settings = demo_settings(load_settings(environ={}), data_dir)
+    settings = demo_settings(load_settings(environ={}, search_rate_limit=0), data_dir)
     engine = make_engine(settings)
     init_schema(engine)
     servers = start_network()

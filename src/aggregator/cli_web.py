@@ -30,7 +30,8 @@ def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | No
     workers = workers or settings.web_workers or os.cpu_count() or 1
     threads = threads or settings.web_threads
     if workers == 1:
-        server = PortalServer(create_app(settings), host, port, threads)
+        server = PortalServer(create_app(settings), host, port, threads,
+                              settings.web_trusted_proxy)
         server.run(lambda url: click.echo(f"Portal: {url} (Ctrl-C to stop)"))
         return
     sock = bind(host, port)
@@ -39,4 +40,4 @@ def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | No
                f"{threads} threads each; Ctrl-C to stop)")
     sys.stdout.flush()
     sys.exit(serve_workers(lambda: create_app(settings), sock, workers=workers,
-                           threads=threads))
+                           threads=threads, trusted_proxy=settings.web_trusted_proxy))

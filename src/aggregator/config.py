@@ -82,6 +82,12 @@ class Settings:
     web_workers: int = _setting(
         0, "Processes of `aggregator serve` answering requests; 0 means one per CPU core.")
     web_threads: int = _setting(8, "Threads per process of `aggregator serve`.")
+    web_trusted_proxy: str = _setting(
+        "", "Address of the reverse proxy in front of `aggregator serve` whose X-Forwarded-For "
+            "and X-Forwarded-Proto headers are believed (empty: none).")
+    search_rate_limit: int = _setting(
+        120, "Searches (pages, API, suggestions, result exports) one client address may run "
+             "per minute in each portal process; 0 disables the limit.")
     log_level: str = _setting(
         "WARNING", "Logging level (DEBUG, INFO, WARNING, ERROR); INFO adds one line per harvest.")
 
@@ -170,6 +176,7 @@ def _validate(settings: Settings) -> Settings:
         ("overlap_seconds", settings.overlap_seconds >= 0),
         ("web_workers", 0 <= settings.web_workers <= 64),
         ("web_threads", 1 <= settings.web_threads <= 256),
+        ("search_rate_limit", settings.search_rate_limit >= 0),
         ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
         ("max_pages_per_run", settings.max_pages_per_run >= 1),
         ("empty_pages_limit", settings.empty_pages_limit >= 1),

@@ -12,7 +12,7 @@ from aggregator.config import Settings, load_settings
 from aggregator.errors import SearchError, SearchTimeout
 from aggregator.index.model import SearchBackend
 from aggregator.store.db import make_engine
-from aggregator.web import display, i18n, security
+from aggregator.web import display, i18n, limits, security
 from aggregator.web.state import Portal, install
 
 HERE = Path(__file__).parent
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     i18n.init_app(app)
     display.init_app(app)
     security.init_app(app)
+    limits.init_app(app, settings.search_rate_limit)
     _error_pages(app)
     return app
 
@@ -70,6 +71,14 @@ def _error_pages(app: Flask) -> None:
         if _wants_json():
             return jsonify({"error": f"search {reason}", "status": 503}), 503, headers
         return render_template("error.html", code=503, reason=reason), 503, headers
+
+    @app.errorhandler(limits.TooManySearches)
+    def too_many(exc: limits.TooManySearches) -> tuple[Response | str, int, dict[str, str]]:
+        headers = {"Retry-After": str(exc.retry_after)}
+        if _wants_json():
+            return jsonify({"error": "too many searches", "status": 429,
+                            "retry_after": exc.retry_after}), 429, headers
+        return render_template("error.html", code=429, retry_after=exc.retry_after), 429, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:

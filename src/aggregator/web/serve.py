@@ -21,6 +21,18 @@ THREADS = 8
 BACKLOG = 1024
 
 
+def waitress_options(threads: int, trusted_proxy: str = "") -> dict[str, Any]:
+    """Waitress's settings: forwarded headers are dropped unless they come from the
+    trusted proxy, whose X-Forwarded-For then gives the client address."""
+    options: dict[str, Any] = {"threads": threads, "ident": "aggregator",
+                               "clear_untrusted_proxy_headers": True}
+    if trusted_proxy:
+        options.update(trusted_proxy=trusted_proxy, trusted_proxy_count=1,
+                       trusted_proxy_headers="x-forwarded-for x-forwarded-proto "
+                                             "x-forwarded-host")
+    return options
+
+
 def quiet_queue_warnings() -> None:
     """Waitress logs "Task queue depth is N" for every request that waits for a thread;
     under load that floods the operator's log with no action to take."""
@@ -35,7 +47,7 @@ class PortalServer:
     """
 
     def __init__(self, app: Flask | None = None, host: str = "127.0.0.1", port: int = 8000,
-                 threads: int = THREADS) -> None:
+                 threads: int = THREADS, trusted_proxy: str = "") -> None:
         """Bind the socket now, so a busy port is reported before anything else runs.
 
         Raises:
@@ -45,8 +57,7 @@ class PortalServer:
         quiet_queue_warnings()
         try:
             self._server: Any = create_server(self._wsgi, host=host, port=port,
-                                              threads=threads, ident="aggregator",
-                                              clear_untrusted_proxy_headers=True)
+                                              **waitress_options(threads, trusted_proxy))
         except OSError as exc:
             raise UserInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
                                  "choose another --port") from exc
@@ -101,7 +112,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve_workers(make_app: Callable[[], Flask], sock: socket.socket, *, workers: int,
-                  threads: int = THREADS) -> int:
+                  threads: int = THREADS, trusted_proxy: str = "") -> int:
     """Serve from ``workers`` forked processes sharing ``sock``; returns when interrupted.
 
     One Python process answers from one core at a time, so a search page is served by
@@ -125,7 +136,8 @@ def serve_workers(make_app: Callable[[], Flask], sock: socket.socket, *, workers
     try:
         while not stopping:
             while len(children) < workers and not stopping:
-                children.add(_fork_worker(make_app, sock, threads))
+                children.add(_fork_worker(make_app, sock,
+                                          waitress_options(threads, trusted_proxy)))
             try:
                 pid, status = os.wait()
             except ChildProcessError:
@@ -150,7 +162,8 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket, threads: int) -> int:
+def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket,
+                 options: dict[str, Any]) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -159,8 +172,7 @@ def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket, threads: in
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
         quiet_queue_warnings()
-        server: Any = create_server(make_app(), sockets=[sock], threads=threads,
-                                    ident="aggregator", clear_untrusted_proxy_headers=True)
+        server: Any = create_server(make_app(), sockets=[sock], **options)
         server.run()
     except BaseException:  # a worker must never return into the parent's code
         logger.exception("portal worker failed")

@@ -132,6 +132,10 @@ INDONESIAN: dict[str, str] = {
         "Pencarian ini terlalu lama. Coba kata yang lebih sedikit atau lebih spesifik.",
     "The catalogue is being prepared. Try again in a few minutes.":
         "Katalog sedang disiapkan. Coba lagi beberapa menit lagi.",
+    "Too many searches": "Terlalu banyak pencarian",
+    "This address has searched very often in the last minute. Try again in {seconds} seconds.":
+        "Alamat ini terlalu sering mencari dalam semenit terakhir. Coba lagi dalam {seconds} "
+        "detik.",
     "Something went wrong": "Terjadi kesalahan",
     "The error has been logged. Try again in a moment.":
         "Kesalahan telah dicatat. Coba lagi sebentar lagi.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -232,3 +233,13 @@ FIELDS = st.builds(
 def test_same_work_is_symmetric(left: Fields, right: Fields) -> None:
     a, b = match_keys(left), match_keys(right)
     assert same_work(a, b) == same_work(b, a)
+
+
+def test_match_keys_survive_their_stored_json_form() -> None:
+    from aggregator.normalize.stored import keys_from_json, keys_to_json
+
+    keys = MatchKeys(dois=("10.1/x",), isbns=("9789790000000",), issns=("1234-5678",),
+                     title="a", full_title="a b", surname="c", year=2001, type="Book",
+                     words=("alpha", "beta"), main_words=1, numbers=("2",), review=True)
+    assert keys_from_json(json.loads(json.dumps(keys_to_json(keys)))) == keys
+    assert keys_from_json({}) == MatchKeys()

@@ -3,6 +3,7 @@ and rows without them (from before migration 0003) still indexed from their XML.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ class Collect:
         self.docs: dict[str, IndexDoc] = {}
         self.meta_saved: dict[str, int | str] = {}
 
-    def add(self, docs: Any) -> None:
+    def add(self, docs: Any, *, fresh: bool = False) -> None:
         self.docs.update((d.id, d) for d in docs)
 
     def delete(self, ids: Any) -> None:
@@ -232,6 +233,37 @@ def test_normalising_in_worker_processes_matches_in_process(settings: Settings,
     for ident, row in stored_rows(engine).items():
         assert stored.Fields.from_json(row.fields) == normalize(RECORDS[ident], PREFIX)
     assert len(backend.docs) == 3
+    engine.dispose()
+
+
+class Prepared(Collect):
+    """A Collect whose documents are "prepared" (copied) in the fill's worker process."""
+
+    prepare = staticmethod(copy.copy)
+
+    def add_prepared(self, prepared: Any) -> None:
+        self.add(prepared, fresh=True)
+
+
+def test_documents_built_in_a_worker_process_match_in_process(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.index.tantivy_backend import TantivyBackend
+    from aggregator.store.db import init_schema
+
+    engine = make_engine(settings)
+    init_schema(engine)
+    load(engine)
+    here = Collect()
+    fill(engine, here, workers=0)  # type: ignore[arg-type]
+    monkeypatch.setattr("aggregator.index.fill.PREPARE_FROM", 1)
+    monkeypatch.setattr("aggregator.index.fill.CHUNK", 1)  # several tasks in flight
+    there = Prepared()
+    assert fill(engine, there).documents == 3  # type: ignore[arg-type]
+    assert there.docs == here.docs and len(here.docs) == 3
+    tantivy = TantivyBackend(tmp_path / "tantivy")
+    fill_index(engine, tantivy)
+    assert tantivy.count() == 3
+    tantivy.close()
     engine.dispose()
 
 

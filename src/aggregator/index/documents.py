@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from aggregator.index.model import IndexDoc
 from aggregator.normalize.fields import Fields
 from aggregator.normalize.stored import fields_of
 
 MAX_LIST = 50  # subjects, titles … kept per document
+T = TypeVar("T")
+# A copy as read from the store: record id, member slug, stored fields (JSON text or
+# dict, None in old rows), the metadata XML (read only when no fields are stored), prefix
+RawCopy = tuple[int, str, object, bytes | None, str]
 
 
 def _richness(fields: Fields) -> tuple[int, int]:
@@ -70,3 +74,16 @@ def docs_from_rows(rows: Iterable[Any]) -> Iterator[IndexDoc]:
                   for r in group if r.fields is not None or r.metadata_xml]
         if copies:
             yield cluster_doc(cluster_id, copies)
+
+
+def raw_cluster_doc(cluster_id: int, copies: Sequence[RawCopy]) -> IndexDoc:
+    """:func:`cluster_doc` of copies as read from the store."""
+    return cluster_doc(cluster_id, [(rid, slug, fields_of(stored, xml, prefix))
+                                    for rid, slug, stored, xml, prefix in copies])
+
+
+def prepare_many(prepare: Callable[[IndexDoc], T],
+                 clusters: Sequence[tuple[int, Sequence[RawCopy]]]) -> list[T]:
+    """``prepare`` (a backend's document builder) of each cluster's document; the unit
+    of work of the worker process of an index fill."""
+    return [prepare(raw_cluster_doc(cid, copies)) for cid, copies in clusters]

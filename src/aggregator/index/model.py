@@ -159,8 +159,9 @@ class SearchBackend(Protocol):
 
     name: str
 
-    def add(self, docs: Iterable[IndexDoc]) -> None:
-        """Add documents, replacing any with the same id (visible after commit)."""
+    def add(self, docs: Iterable[IndexDoc], *, fresh: bool = False) -> None:
+        """Add documents, replacing any with the same id (visible after commit);
+        ``fresh`` says no id is in the index yet (a fill), so nothing need be replaced."""
 
     def delete(self, ids: Iterable[str]) -> None:
         """Delete documents by id (visible after commit)."""

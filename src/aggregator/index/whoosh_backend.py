@@ -124,10 +124,15 @@ class WhooshBackend:
 
     # -- writing ------------------------------------------------------------------------
 
-    def add(self, docs: Iterable[IndexDoc]) -> None:
-        """Add documents, replacing any with the same id (visible after commit)."""
+    def add(self, docs: Iterable[IndexDoc], *, fresh: bool = False) -> None:
+        """Add documents, replacing any with the same id (visible after commit);
+        with ``fresh`` (no id is in the index yet) nothing is looked up to replace."""
         for doc in docs:
-            self._writer_for(doc.id).update_document(**_fields(doc))
+            writer = self._writer_for(doc.id)
+            if fresh:
+                writer.add_document(**_fields(doc))
+            else:
+                writer.update_document(**_fields(doc))
 
     def delete(self, ids: Iterable[str]) -> None:
         """Delete documents by id (visible after commit)."""

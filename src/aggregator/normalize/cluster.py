@@ -412,18 +412,37 @@ def cluster_records(items: Iterable[tuple[int, MatchKeys]]) -> dict[int, int]:
         Every record id mapped to its cluster id, the smallest record id in its cluster.
     """
     records = dict(items)
+    return cluster_blocks(records, file_blocks(records))
+
+
+def file_blocks(records: dict[int, MatchKeys]) -> dict[str, list[int]]:
+    """Block key → the ids of the records filed under it (in ``records`` order)."""
     blocks: defaultdict[str, list[int]] = defaultdict(list)
     for record_id, keys in records.items():
         for key in block_keys(keys):
             blocks[key].append(record_id)
+    return blocks
+
+
+def cluster_blocks(records: dict[int, MatchKeys],
+                   blocks: dict[str, list[int]]) -> dict[int, int]:
+    """:func:`cluster_records` over blocks already filed (:func:`file_blocks`); sorts
+    each block's list in place."""
     parent = {record_id: record_id for record_id in records}
+    # same_work's first veto (two known, different types) tested here, once per record
+    # rather than twice per pair: most pairs in a block stop at it.
+    kinds = {record_id: _kind(keys.type) for record_id, keys in records.items()}
     for members in blocks.values():
         if len(members) < 2:
             continue
         members.sort(key=lambda r: (records[r].full_title, records[r].year or 0, r))
         span = len(members) if len(members) <= WINDOW + 1 else WINDOW + 1
         for i, left in enumerate(members):
+            kind = kinds[left]
             for right in members[i + 1:i + span]:
+                other = kinds[right]
+                if kind is not None and other is not None and kind != other:
+                    continue
                 root_left, root_right = _find(parent, left), _find(parent, right)
                 if root_left != root_right and same_work(records[left], records[right]):
                     if root_left < root_right:

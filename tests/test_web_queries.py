@@ -16,14 +16,13 @@ from aggregator.store import catalog, runs
 from aggregator.store.db import session_scope
 from aggregator.store.ingest import PageWrite, write_page
 from aggregator.store.models import Member, Record, Source
-from aggregator.web import queries
+from aggregator.web import directory, queries
 from aggregator.web.queries import Copy
 
 DC = ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
       'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
       '<dc:creator>{creator}</dc:creator><dc:date>{year}</dc:date>'
       '<dc:identifier>{link}</dc:identifier></oai_dc:dc>')
-HAS_FIELDS_COLUMN = "fields" in Record.__table__.c
 
 
 def dc(title: str, creator: str = "Santoso, Budi", year: int = 2019,
@@ -102,7 +101,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     ("", "?"),
 ])
 def test_initials(name: str, expected: str) -> None:
-    assert queries.initials(name) == expected
+    assert directory.initials(name) == expected
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -119,12 +118,12 @@ def test_initials(name: str, expected: str) -> None:
     (None, None),
 ])
 def test_http_url(url: str | None, expected: str | None) -> None:
-    assert queries.http_url(url) == expected
+    assert directory.http_url(url) == expected
 
 
 # -- members ------------------------------------------------------------------------------
 
-def directory(engine: Engine) -> dict[str, int]:
+def sample_directory(engine: Engine) -> dict[str, int]:
     """Three active members (one without sources), a pending and a removed one."""
     add_member(engine, "ugm", "Universitas Gadjah Mada", homepage="https://ugm.ac.id",
                logo="https://ugm.ac.id/logo.png", city="Yogyakarta", kind="university")
@@ -153,9 +152,9 @@ def directory(engine: Engine) -> dict[str, int]:
 
 
 def test_member_cards_count_live_records_and_take_the_newest_harvest(engine: Engine) -> None:
-    directory(engine)
+    sample_directory(engine)
     with statements(engine) as seen:
-        cards = queries.member_cards(engine)
+        cards = directory.member_cards(engine)
     assert len(seen) <= 2  # one SELECT (and SQLite's BEGIN), whatever the number of members
     assert [c.slug for c in cards] == ["arsip", "pnri", "ugm"]  # by name, case-insensitive
     arsip, pnri, ugm = cards
@@ -174,19 +173,19 @@ def test_unsafe_homepage_and_logo_become_none(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(update(Member).values(homepage="javascript:alert(1)",
                                            logo="javascript:alert(2)"))
-    card = queries.member_cards(engine)[0]
+    card = directory.member_cards(engine)[0]
     assert (card.homepage, card.logo) == (None, None)
-    page = queries.member_page(engine, "ugm")
+    page = directory.member_page(engine, "ugm")
     assert page is not None and page.card.homepage is None and page.card.logo is None
     record = queries.record_page(engine, rid)
     assert record is not None and record.member_homepage is None
 
 
 def test_member_page(engine: Engine) -> None:
-    ids = directory(engine)
-    page = queries.member_page(engine, "ugm")
+    ids = sample_directory(engine)
+    page = directory.member_page(engine, "ugm")
     assert page is not None
-    assert page.card == queries.member_cards(engine)[2]
+    assert page.card == directory.member_cards(engine)[2]
     assert [s.id for s in page.sources] == [ids["ugm1"], ids["ugm2"], ids["ugm3"]]  # not ugm4
     one, two, paused = page.sources
     assert (paused.status, paused.records, paused.last_run_status) == ("paused", 0, None)
@@ -194,25 +193,25 @@ def test_member_page(engine: Engine) -> None:
     assert (two.records, two.last_run_status, two.last_success_at) == (2, "failed", at(6, 15))
     assert (two.base_url, two.metadata_prefix, two.set_spec, two.status) == (
         "https://etd.ugm.ac.id/oai", "oai_dc", "", "active")
-    pnri = queries.member_page(engine, "pnri")
+    pnri = directory.member_page(engine, "pnri")
     assert pnri is not None and pnri.contact == "info@perpusnas.go.id"
     assert pnri.sources[0].records == 1
-    pending = queries.member_page(engine, "baru")
+    pending = directory.member_page(engine, "baru")
     assert pending is not None and pending.sources == () and pending.card.records == 0
     for slug in ("lama", "nope", "", "x" * 500, "UGM"):
-        assert queries.member_page(engine, slug) is None
+        assert directory.member_page(engine, slug) is None
 
 
 def test_member_names_include_removed_members(engine: Engine) -> None:
-    directory(engine)
-    assert queries.member_names(engine) == {
+    sample_directory(engine)
+    assert directory.member_names(engine) == {
         "ugm": "Universitas Gadjah Mada", "pnri": "Perpustakaan Nasional RI",
         "arsip": "dinas arsip daerah", "baru": "A New Library", "lama": "Aaa Removed Library"}
 
 
 def test_totals(engine: Engine) -> None:
     assert queries.totals(engine) == queries.Totals(members=0, records=0, sources=0)
-    directory(engine)
+    sample_directory(engine)
     add_member(engine, "tutup", "Suspended Library", status="suspended")
     harvest(engine, add_source(engine, "tutup", "https://tutup.example/oai"), [live("s")])
     # active: ugm, pnri, arsip; live: 5 + 1 + 1 (suspended members' records stay live);
@@ -333,7 +332,6 @@ def test_recent_records_newest_first(engine: Engine) -> None:
     assert len(queries.recent_records(engine, limit=10**9)) == 3
 
 
-@pytest.mark.skipif(not HAS_FIELDS_COLUMN, reason="the store has no record.fields column yet")
 def test_stored_fields_win_over_the_xml(engine: Engine) -> None:
     add_member(engine, "one", "Library One")
     ids = harvest(engine, add_source(engine, "one", "https://one.example/oai"),

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.errors import SearchError
 from aggregator.index.model import Hit
-from aggregator.web import queries
+from aggregator.web import directory, queries
 from aggregator.web.pages import member_names
 from aggregator.web.params import parse_search
 from aggregator.web.state import portal
@@ -75,7 +75,7 @@ def record(record_id: int) -> Response:
 
 @bp.get("/members")
 def members() -> Response:
-    cards = queries.member_cards(portal().engine)
+    cards = directory.member_cards(portal().engine)
     return jsonify({"members": [{
         "slug": c.slug, "name": c.name, "homepage": c.homepage, "logo": c.logo,
         "city": c.city, "province": c.province, "kind": c.kind, "records": c.records,

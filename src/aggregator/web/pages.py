@@ -9,7 +9,7 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from aggregator.errors import SearchError
 from aggregator.index.model import SearchQuery
-from aggregator.web import queries
+from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart
 from aggregator.web.i18n import type_name
 from aggregator.web.params import SORTS, parse_search, query_string
@@ -24,7 +24,7 @@ YEARS_CHARTED = 30
 def member_names() -> dict[str, str]:
     """Slug → name of every member, read once per request."""
     state = portal()
-    return state.cached("member_names", lambda: queries.member_names(state.engine))
+    return state.cached("member_names", lambda: directory.member_names(state.engine))
 
 
 @bp.app_context_processor
@@ -45,7 +45,7 @@ def home() -> str:
     return render_template(
         "home.html", totals=state.cached("totals", lambda: queries.totals(state.engine)),
         recent=queries.recent_records(state.engine, RECENT),
-        members=state.cached("member_cards", lambda: queries.member_cards(state.engine)))
+        members=state.cached("member_cards", lambda: directory.member_cards(state.engine)))
 
 
 @bp.get("/search")
@@ -92,13 +92,13 @@ def record(record_id: int) -> tuple[str, int] | str:
 
 @bp.get("/members")
 def members() -> str:
-    return render_template("members.html", members=queries.member_cards(portal().engine))
+    return render_template("members.html", members=directory.member_cards(portal().engine))
 
 
 @bp.get("/members/<slug>")
 def member(slug: str) -> str:
     state = portal()
-    page = queries.member_page(state.engine, slug)
+    page = directory.member_page(state.engine, slug)
     if page is None:
         abort(404)
     charts = {}

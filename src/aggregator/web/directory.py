@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Row, Select, Subquery, func, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -13,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from aggregator.store.db import connect, reader
 from aggregator.store.models import HarvestRun, Member, Record, Source
 from aggregator.store.runs import as_utc
+from aggregator.web.security import safe_link
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +73,7 @@ def initials(name: str) -> str:
 
 def http_url(value: str | None) -> str | None:
     """Return ``value`` stripped when it is an http(s) URL with a host, else ``None``."""
-    if not value:
-        return None
-    url = value.strip()
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # e.g. a malformed IPv6 literal
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host or any(
-            ch.isspace() or ord(ch) < 32 for ch in url):
-        return None
-    return url
+    return safe_link(value)
 
 
 def member_cards(engine: Engine) -> list[MemberCard]:

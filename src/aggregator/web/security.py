@@ -28,11 +28,12 @@ def safe_link(url: str | None) -> str | None:
     url = url.strip()
     try:
         parts = urlsplit(url)
-    except ValueError:
+        host = parts.hostname
+    except ValueError:  # e.g. a malformed IPv6 literal
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not host:
         return None
-    if any(ord(c) < 33 for c in url):
+    if any(ord(c) < 33 or c.isspace() for c in url):
         return None
     return url
 

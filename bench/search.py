@@ -14,12 +14,16 @@ the normalised fields are stored at ingest), then for each backend:
 Peak memory is the process's maximum RSS so far (it includes building the store).
 
     python bench/search.py [--records 100000] [--million] [--backends tantivy,whoosh]
-                           [--from-xml]
+                           [--from-xml] [--keep DIR]
+
+With --keep DIR the store and index live in DIR and are kept; a later run with the
+same DIR (and backend) skips building and only times the queries.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import resource
 import statistics
@@ -167,23 +171,43 @@ def main() -> None:
     parser.add_argument("--backends", default="tantivy,whoosh")
     parser.add_argument("--from-xml", action="store_true",
                         help="also rebuild after clearing the stored fields")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the store and index in DIR, reusing them if built")
     args = parser.parse_args()
     n = 1_000_000 if args.million else args.records
-    with tempfile.TemporaryDirectory() as folder:
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            folder = args.keep
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+        built = (Path(folder) / "store-built").exists()
         settings = load_settings(environ={}, data_dir=folder)
         engine = make_engine(settings)
         init_schema(engine)
-        started = time.perf_counter()
-        build_store(engine, n, args.members, seed=7)
-        took = time.perf_counter() - started
-        print(f"store: {n:,} records from {args.members} members through write_page "
-              f"(normalised at ingest) in {took:.1f}s = {n / took:,.0f} records/s", flush=True)
+        if built:
+            print(f"store: reusing {folder}", flush=True)
+        else:
+            started = time.perf_counter()
+            build_store(engine, n, args.members, seed=7)
+            took = time.perf_counter() - started
+            print(f"store: {n:,} records from {args.members} members through write_page "
+                  f"(normalised at ingest) in {took:.1f}s = {n / took:,.0f} records/s",
+                  flush=True)
+            if args.keep:
+                (Path(folder) / "store-built").touch()
         rng = random.Random(7)
         words = vocabulary(20_000, rng)
         for name in args.backends.split(","):
-            chosen = replace(settings, search_backend=name,
-                             index_dir=str(Path(folder) / "index"))
-            rebuild(engine, chosen, f"{name:8} rebuild from stored fields")
+            index_dir = Path(folder) / ("index" if not args.keep else f"index-{name}")
+            chosen = replace(settings, search_backend=name, index_dir=str(index_dir))
+            marker = Path(folder) / f"{name}-built"
+            if marker.exists():
+                print(f"{name:8} reusing the index in {index_dir}", flush=True)
+            else:
+                rebuild(engine, chosen, f"{name:8} rebuild from stored fields")
+                if args.keep:
+                    marker.touch()
             if args.from_xml:
                 with connect(engine) as conn:
                     conn.execute(update(RECORD).values(fields=None, match_keys=None))

@@ -219,3 +219,45 @@ def test_time_limit_raises_search_timeout(tmp_path: Path) -> None:
     engine = TantivyBackend(tmp_path, time_limit=0.0)
     with pytest.raises(SearchTimeout):
         engine.search(SearchQuery(text="anything"))
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "title"])
+def test_facets_counted_in_groups_match_one_count(
+    backend: TantivyBackend, sort: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without filters or a phrase, subjects are counted by a job of their own.
+    monkeypatch.setattr(tantivy_backend, "SPLIT_FROM", 0)
+    backend.add(_corpus())
+    backend.commit({})
+    backend.add([IndexDoc(id="2", title="Kopi again", subjects=("Kopi", "Teh"),
+                          members=("a", "b", "c"))])
+    backend.delete(["3"])
+    backend.commit({})
+    for text in ("", "kopi", '"sejarah kopi"', "-kopi", "nothing-matches"):
+        for filters in ({}, {"member": ("ui", "a")}):
+            result = backend.search(SearchQuery(text=text, filters=filters, sort=sort,
+                                                per_page=1))
+            alone = {facet: backend.search(SearchQuery(
+                text=text, filters=filters, sort=sort, per_page=1, facets=(facet,)
+            )).facets[facet] for facet in result.facets}
+            assert list(result.facets) == list(SearchQuery().facets)
+            assert result.facets == alone
+            plain = backend.search(SearchQuery(text=text, filters=filters, sort=sort,
+                                               per_page=1, facets=()))
+            assert plain.facets == {} and result.total == plain.total
+            assert [h.id for h in result.hits] == [h.id for h in plain.hits]
+
+
+def test_facet_groups() -> None:
+    def groups(query: SearchQuery, phrase: bool = False, docs: int = 10**6) -> list[list[str]]:
+        return tantivy_backend._facet_groups(query, phrase, docs)
+
+    every = list(SearchQuery().facets)
+    assert groups(SearchQuery(text="kopi")) == [
+        [f for f in every if f != "subject"], ["subject"]]
+    assert groups(SearchQuery(text="kopi"), docs=1000) == [every]
+    assert groups(SearchQuery(text='"sejarah kopi"'), phrase=True) == [every]
+    assert groups(SearchQuery(text="kopi", year_from=2000)) == [every]
+    assert groups(SearchQuery(text="kopi", filters={"type": ("Book",)})) == [every]
+    assert groups(SearchQuery(text="kopi", facets=("subject",))) == [["subject"]]
+    assert groups(SearchQuery(text="kopi", facets=())) == []

@@ -227,6 +227,18 @@ def test_paging_moves_through_the_results(site: Site) -> None:
     assert not last.xpath("//nav[@class='pager']/a[@rel='next']")
 
 
+def test_results_per_page_can_be_chosen(site: Site) -> None:
+    doc = get(site, "/search?q=pendidikan&per_page=10&page=2")
+    chooser = one(doc, "//nav[@class='per-page']")
+    assert text_of(one(chooser, "strong[@aria-current='true']")) == "10"
+    links = {a.text: parse_qs(urlsplit(a.get("href")).query) for a in chooser.xpath("a")}
+    assert sorted(links) == ["100", "20", "50"]
+    assert links["50"] == {"q": ["pendidikan"], "per_page": ["50"]}  # back to page 1
+    assert links["20"] == {"q": ["pendidikan"]}  # the default is not spelt out
+    wider = get(site, follow(chooser.xpath("a[text()='50']")[0].get("href")))
+    assert len(hits(wider)) == min(50, found(wider) or 0) > 10
+
+
 def test_no_hits_suggests_a_spelling_from_the_catalogue(site: Site) -> None:
     doc = get(site, "/search?q=pemrogaman")  # the titles say "pemrograman"
     assert found(doc) is None

@@ -12,7 +12,13 @@ from aggregator.index.model import SearchQuery
 from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart
 from aggregator.web.i18n import type_name
-from aggregator.web.params import SORTS, parse_search, query_string
+from aggregator.web.params import (
+    DEFAULT_PER_PAGE,
+    PER_PAGE_CHOICES,
+    SORTS,
+    parse_search,
+    query_string,
+)
 from aggregator.web.searching import relaxations, spelling, title_pieces
 from aggregator.web.state import portal
 
@@ -68,7 +74,8 @@ def search() -> str:
     return render_template(
         "search.html", params=params, result=result, q=params.query.text,
         suggestion=suggestion, relaxations=relaxed, pages=pages, sorts=SORTS,
-        qs=query_string, title_pieces=title_pieces,
+        qs=query_string, per_page_choices=PER_PAGE_CHOICES,
+        default_per_page=DEFAULT_PER_PAGE, title_pieces=title_pieces,
         selected=_selected(params.query))
 
 

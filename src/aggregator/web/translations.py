@@ -80,6 +80,7 @@ INDONESIAN: dict[str, str] = {
     "Oldest": "Terlama",
     "Title": "Judul",
     "Export these results": "Ekspor hasil ini",
+    "Results per page": "Hasil per halaman",
     "Held by": "Dimiliki oleh",
     "Pages": "Halaman",
     "Previous": "Sebelumnya",

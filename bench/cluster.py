@@ -15,8 +15,9 @@ import argparse
 import random
 import time
 
-from aggregator.normalize.cluster import block_keys, cluster_records, match_keys
+from aggregator.normalize.cluster import cluster_records
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.match_keys import block_keys, match_keys
 
 WORDS = ["pendidikan", "karakter", "sekolah", "dasar", "analisis", "pengaruh", "kinerja",
          "guru", "siswa", "pembelajaran", "matematika", "bahasa", "indonesia", "sejarah",

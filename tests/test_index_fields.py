@@ -24,7 +24,7 @@ from aggregator.index.model import IndexDoc, SearchBackend
 from aggregator.index.sync import fill_index, sync_index
 from aggregator.index.whoosh_backend import WhooshBackend
 from aggregator.normalize import normalize
-from aggregator.normalize.cluster import match_keys
+from aggregator.normalize.match_keys import match_keys
 from aggregator.records import HarvestedRecord
 from aggregator.store import catalog, runs
 from aggregator.store.db import alembic_config, connect, make_engine, session_scope

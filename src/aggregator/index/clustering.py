@@ -20,7 +20,8 @@ from sqlalchemy import (
     update,
 )
 
-from aggregator.normalize.cluster import MatchKeys, block_keys, match_keys, same_work
+from aggregator.normalize.cluster import same_work
+from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
 from aggregator.normalize.stored import fields_of, keys_from_json, keys_to_json
 from aggregator.store.models import Record, RecordKey
 

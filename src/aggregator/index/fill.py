@@ -27,7 +27,8 @@ from sqlalchemy import cast as sql_cast
 from aggregator.index.clustering import KEY, RECORD, keys_of, xml_if_no_fields
 from aggregator.index.documents import RawCopy, prepare_many, raw_cluster_doc
 from aggregator.index.model import IndexDoc, SearchBackend
-from aggregator.normalize.cluster import MatchKeys, cluster_blocks, file_blocks
+from aggregator.normalize.cluster import cluster_blocks, file_blocks
+from aggregator.normalize.match_keys import MatchKeys
 from aggregator.normalize.stored import keys_from_json, normalize_stream, worker_pool
 from aggregator.store.db import connect, reader
 from aggregator.store.ingest import store_normalised

@@ -13,8 +13,8 @@ from multiprocessing import get_context
 from typing import Any, TypeVar
 
 from aggregator.normalize import normalize
-from aggregator.normalize.cluster import MatchKeys, match_keys
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.match_keys import MatchKeys, match_keys
 
 __all__ = ["Stored", "fields_of", "keys_from_json", "keys_to_json", "normalize_many",
            "normalize_stream", "stored_form", "worker_pool"]

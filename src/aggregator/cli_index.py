@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -11,8 +10,8 @@ import click
 
 from aggregator.errors import UserInputError
 from aggregator.index.model import SearchQuery, SearchResult
+from aggregator.index.query import read_years
 
-_YEARS = re.compile(r"^\s*(\d{4})?\s*(?:\.\.\s*(\d{4})?)?\s*$")
 SORTS = ("relevance", "newest", "oldest", "title")
 
 
@@ -24,13 +23,10 @@ def parse_years(text: str | None) -> tuple[int | None, int | None]:
     """
     if not text:
         return None, None
-    match = _YEARS.match(text)
-    if not match or not (match.group(1) or match.group(2)):
+    years = read_years(text)
+    if years is None:
         raise UserInputError(f"bad --year {text!r}: use e.g. 2019, 2019..2021, ..2005")
-    start = int(match.group(1)) if match.group(1) else None
-    end = int(match.group(2)) if match.group(2) else None
-    if ".." not in text:
-        end = start
+    start, end = years
     if start is not None and end is not None and end < start:
         raise UserInputError(f"bad --year {text!r}: the range ends before it starts")
     return start, end

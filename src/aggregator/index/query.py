@@ -26,6 +26,7 @@ YEAR_PREFIXES = ("year", "tahun")
 # A word is a run of letters and digits; everything else (including * ? ~) is punctuation.
 _WORD = re.compile(r"[^\W_]+")
 _YEAR = re.compile(r"(\d{1,4})?(\.\.)?(\d{1,4})?")
+_YEAR_FILTER = re.compile(r"^\s*(\d{4})?\s*(\.\.\s*(\d{4})?)?\s*$")
 _BARE_END = re.compile(r'[\s"|]')
 _PREFIX = re.compile(r"([^\W\d_]+):", re.ASCII | re.IGNORECASE)
 
@@ -246,3 +247,15 @@ def _drop_known_prefix(match: re.Match[str]) -> str:
     """Blank out ``title:``, ``year:`` and the other known prefixes."""
     name = match.group(1).lower()
     return " " if name in FIELD_ALIASES or name in YEAR_PREFIXES else match.group(0)
+
+
+def read_years(text: str) -> tuple[int | None, int | None] | None:
+    """A year filter as the CLI's ``--year`` and the portal's ``year=`` take it:
+    ``2019`` → (2019, 2019); ``2019..2021``, ``..2005`` and ``2019..`` → a range, as
+    written (not reordered). None when ``text`` is no such filter."""
+    match = _YEAR_FILTER.match(text)
+    if not match or not (match.group(1) or match.group(3)):
+        return None
+    start = int(match.group(1)) if match.group(1) else None
+    end = int(match.group(3)) if match.group(3) else None
+    return (start, start) if match.group(2) is None else (start, end)

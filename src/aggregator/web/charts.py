@@ -32,11 +32,6 @@ class Chart:
     label_width: int = LABEL_WIDTH
     bar_height: int = BAR_HEIGHT
 
-    @property
-    def total(self) -> int:
-        """The sum of the counts."""
-        return sum(bar.count for bar in self.bars)
-
 
 def bar_chart(data: Sequence[tuple[str, int]]) -> Chart:
     """A chart of (label, count) pairs in the order given; counts below zero count as 0."""

@@ -70,10 +70,9 @@ def search() -> str:
         suggestion = spelling(backend, params.query.text)
     if result.total == 0:
         relaxed = relaxations(backend, params)
-    pages = max(1, -(-result.total // params.query.per_page))
     return render_template(
         "search.html", params=params, result=result, q=params.query.text,
-        suggestion=suggestion, relaxations=relaxed, pages=pages, sorts=SORTS,
+        suggestion=suggestion, relaxations=relaxed, pages=last, sorts=SORTS,
         qs=query_string, per_page_choices=PER_PAGE_CHOICES,
         default_per_page=DEFAULT_PER_PAGE, title_pieces=title_pieces,
         selected=_selected(params.query))

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from werkzeug.datastructures import MultiDict
 
 from aggregator.index.model import SearchQuery, Sort
+from aggregator.index.query import read_years
 
 MAX_QUERY_CHARS = 200
 MAX_PAGE = 50  # deep paging costs the engine more than it helps a patron
@@ -26,7 +27,7 @@ MAX_VALUE_CHARS = 200
 FILTERS = ("member", "type", "language", "subject")
 SORTS: tuple[Sort, ...] = ("relevance", "newest", "oldest", "title")
 YEAR_MIN, YEAR_MAX = 1000, 2100
-_YEAR = re.compile(r"^\s*(\d{4})?\s*(?:(\.\.|-|–)\s*(\d{4})?)?\s*$")
+_DASH = re.compile(r"[-–]")  # the portal also takes 2019-2021
 
 Args = MultiDict[str, str]
 
@@ -52,13 +53,10 @@ def _int(value: str | None, default: int) -> int | None:
 def parse_year(text: str) -> tuple[int | None, int | None] | None:
     """``2019`` → (2019, 2019); ``2019..2021`` or ``2019-2021`` → a range; either end may be
     open (``..2021``). None when the text is not a year range."""
-    match = _YEAR.match(text)
-    if not match or not (match.group(1) or match.group(3)):
+    years = read_years(_DASH.sub("..", text, count=1))
+    if years is None:
         return None
-    start = int(match.group(1)) if match.group(1) else None
-    end = int(match.group(3)) if match.group(3) else None
-    if match.group(2) is None:
-        end = start
+    start, end = years
     for year in (start, end):
         if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
             return None

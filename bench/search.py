@@ -134,15 +134,18 @@ def _flush(engine: object, source: int, records: list[HarvestedRecord]) -> None:
                                  metadata_prefix="oai_dc", records=records, checkpoint=None))
 
 
-def query_mix(zipf_words: list[str], rng: random.Random) -> list[SearchQuery]:
+def query_mix(zipf_words: list[str], rng: random.Random) -> list[tuple[str, SearchQuery]]:
+    """(kind, query) pairs: a rare word, a common word and a phrase of two common words,
+    each with and without filters."""
     common, rare = zipf_words[:30], zipf_words[5000:]
     mix = []
     for _ in range(60):
-        for text in (rng.choice(rare), rng.choice(common),
-                     f'"{rng.choice(common)} {rng.choice(common)}"'):
-            mix.append(SearchQuery(text=text, highlight=True))
-            mix.append(SearchQuery(text=text, filters={"type": ("Book",)},
-                                   year_from=2000, year_to=2020, highlight=True))
+        for kind, text in (("rare word", rng.choice(rare)), ("common word", rng.choice(common)),
+                           ("common phrase", f'"{rng.choice(common)} {rng.choice(common)}"')):
+            mix.append((kind, SearchQuery(text=text, highlight=True)))
+            mix.append((f"{kind} + filters", SearchQuery(
+                text=text, filters={"type": ("Book",)}, year_from=2000, year_to=2020,
+                highlight=True)))
     return mix
 
 
@@ -216,13 +219,15 @@ def main() -> None:
             timeouts = 0
             try:
                 timings, totals = [], []
-                for request in query_mix(words, random.Random(11)):
+                by_kind: dict[str, list[float]] = {}
+                for kind, request in query_mix(words, random.Random(11)):
                     t0 = time.perf_counter()
                     try:
                         totals.append(backend.search(request).total)
                     except SearchTimeout:  # counted at the limit, and reported
                         timeouts += 1
                     timings.append((time.perf_counter() - t0) * 1000)
+                    by_kind.setdefault(kind, []).append(timings[-1])
             finally:
                 backend.close()
             print(f"{name:8} faceted queries ({len(timings)}): p50 "
@@ -230,6 +235,9 @@ def main() -> None:
                   f" p99 {percentile(timings, .99):.1f} ms; median hits "
                   f"{statistics.median(totals or [0]):,.0f}; {timeouts} stopped at the "
                   "2 s limit", flush=True)
+            for kind, spent in by_kind.items():
+                print(f"{'':8}   {kind:24} p50 {statistics.median(spent):6.1f} ms, "
+                      f"p95 {percentile(spent, .95):6.1f} ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
 import aggregator.normalize.stored as stored
 from aggregator import pipeline
@@ -24,12 +24,12 @@ from aggregator.index.model import IndexDoc, SearchBackend
 from aggregator.index.sync import fill_index, sync_index
 from aggregator.index.whoosh_backend import WhooshBackend
 from aggregator.normalize import normalize
-from aggregator.normalize.match_keys import match_keys
+from aggregator.normalize.match_keys import block_keys, match_keys
 from aggregator.records import HarvestedRecord
 from aggregator.store import catalog, runs
 from aggregator.store.db import alembic_config, connect, make_engine, session_scope
 from aggregator.store.ingest import PageWrite, write_page
-from aggregator.store.models import Record
+from aggregator.store.models import Record, RecordKey
 
 PREFIX = "oai_dc"
 
@@ -81,9 +81,11 @@ def stored_rows(engine: Engine) -> dict[str, Any]:
 
 
 def clear_fields(engine: Engine) -> None:
-    """Make the store look as it did before fields were stored (migration 0003)."""
+    """Make the store look as it did before fields were stored (migration 0003), never
+    indexed: no block keys either."""
     with connect(engine) as conn:
         conn.execute(update(Record).values(fields=None, match_keys=None))
+        conn.execute(delete(RecordKey))
 
 
 class Collect:
@@ -146,6 +148,61 @@ def test_changed_record_gets_new_fields_and_a_tombstone_loses_them(engine: Engin
     assert rows["a:1"].fields is None and not rows["a:1"].match_keys
 
 
+def block_rows(engine: Engine) -> dict[str, set[str]]:
+    """Identifier → the block keys ``record_key`` holds for it."""
+    with connect(engine) as conn:
+        out: dict[str, set[str]] = {}
+        for ident, key in conn.execute(select(Record.identifier, RecordKey.key)
+                                       .join(RecordKey, RecordKey.record_id == Record.id)):
+            out.setdefault(ident, set()).add(key)
+        return out
+
+
+def clusters_by_identifier(engine: Engine) -> dict[str, str | None]:
+    """Identifier → the identifier of the record its cluster is named after."""
+    with connect(engine) as conn:
+        rows = conn.execute(select(Record.id, Record.identifier, Record.cluster_id)).all()
+    name = {r.id: r.identifier for r in rows}
+    return {r.identifier: name.get(r.cluster_id) if r.cluster_id else None for r in rows}
+
+
+def test_write_page_files_block_keys_and_each_new_record_as_its_own_cluster(
+        engine: Engine) -> None:
+    load(engine)
+    expected = {ident: set(block_keys(match_keys(normalize(xml, PREFIX))))
+                for ident, xml in RECORDS.items()}
+    assert all(expected.values())
+    assert block_rows(engine) == expected
+    assert clusters_by_identifier(engine) == {ident: ident for ident in RECORDS}
+    sid = _source_id(engine, "perpus-a")
+    run_id = runs.start_run(engine, sid, "full", "test")
+    new_xml = dc("Sejarah Maritim Indonesia Timur", "Wijaya, Sari", "2016")
+    write_page(engine, PageWrite(sid, run_id, PREFIX, [
+        HarvestedRecord("a:2", "2024-02-01", False, (), new_xml),
+        HarvestedRecord("a:1", "2024-02-01", True, (), None),
+        HarvestedRecord("a:3", "2024-02-01", True, (), None)], None))  # never seen alive
+    keys = block_rows(engine)
+    assert keys["a:2"] == set(block_keys(match_keys(normalize(new_xml, PREFIX))))
+    assert keys["a:2"] != expected["a:2"]
+    assert "a:1" not in keys and "a:3" not in keys
+    assert clusters_by_identifier(engine)["a:3"] is None
+
+
+def test_rebuild_files_block_keys_missing_from_the_store(engine: Engine) -> None:
+    load(engine)
+    first = Collect()
+    fill_index(engine, first, workers=0)  # type: ignore[arg-type]
+    keys, clusters = block_rows(engine), clusters_by_identifier(engine)
+    assert clusters["b:1"] == "a:1"  # the shared work
+    with connect(engine) as conn:  # as a store harvested before keys were stored
+        conn.execute(delete(RecordKey))
+        conn.execute(update(Record).values(cluster_id=None))
+    again = Collect()
+    stats = fill_index(engine, again, workers=0)  # type: ignore[arg-type]
+    assert again.docs == first.docs and stats.changes == 4
+    assert block_rows(engine) == keys and clusters_by_identifier(engine) == clusters
+
+
 def test_rebuild_reads_stored_fields_and_never_parses_xml(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     load(engine)
@@ -180,6 +237,7 @@ def test_rows_without_fields_index_the_same_and_get_their_fields_stored(
     stats = fill_index(engine, from_xml, workers=0)  # type: ignore[arg-type]
     assert stats.normalised == 4
     assert from_xml.docs == with_fields.docs
+    assert set(block_rows(engine)) == set(RECORDS)  # block keys written with the fields
     for ident, row in stored_rows(engine).items():  # written back: parsed once only
         assert stored.Fields.from_json(row.fields) == normalize(RECORDS[ident], PREFIX)
         assert stored.keys_from_json(row.match_keys) == match_keys(

@@ -74,8 +74,13 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
     ids = [c.id for c in changes]
     for start in range(0, len(ids), _CHUNK):
         conn.execute(delete(KEY).where(KEY.c.record_id.in_(ids[start:start + _CHUNK])))
+    alone = _alone(conn, changes)
+    gone = [c.id for c in changes if c.id in alone and c.deleted]
+    for start in range(0, len(gone), _CHUNK):
+        conn.execute(update(RECORD).where(RECORD.c.id.in_(gone[start:start + _CHUNK]))
+                     .values(cluster_id=None))
     for change in changes:
-        touched |= _leave(conn, change)
+        touched |= {change.id} if change.id in alone else _leave(conn, change)
     batch_keys = {c.id: k for c in changes if not c.deleted
                   for k in [keys_of(c.metadata_prefix, c.metadata_xml, c.match_keys, c.fields)]
                   if k is not None}
@@ -130,6 +135,19 @@ class _Candidates:
             if dest == old:
                 self.renames[source] = target
         self.renames[old] = target
+
+
+def _alone(conn: Connection, changes: Sequence[Change]) -> set[int]:
+    """The changed records that are a cluster of their own (as every new record is,
+    see ``store.ingest``): they leave it without a write, and the rest need no lookup."""
+    own = sorted(c.id for c in changes if c.cluster_id == c.id)
+    shared: set[int] = set()
+    for start in range(0, len(own), _CHUNK):
+        shared.update(conn.scalars(
+            select(RECORD.c.cluster_id).distinct()
+            .where(RECORD.c.cluster_id.in_(own[start:start + _CHUNK]),
+                   RECORD.c.id != RECORD.c.cluster_id)))
+    return set(own) - shared
 
 
 def _leave(conn: Connection, change: Change) -> set[int]:

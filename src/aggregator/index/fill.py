@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -16,7 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    delete,
+    create_engine,
     func,
     insert,
     select,
@@ -24,12 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
-from aggregator.index.clustering import KEY, RECORD, keys_of, xml_if_no_fields
-from aggregator.index.documents import RawCopy, prepare_many, raw_cluster_doc
+from aggregator.index.clustering import KEY, RECORD, xml_if_no_fields
+from aggregator.index.documents import RawCopy, docs_from_rows, prepare_many, raw_cluster_doc
 from aggregator.index.model import IndexDoc, SearchBackend
-from aggregator.normalize.cluster import cluster_blocks, file_blocks
-from aggregator.normalize.match_keys import MatchKeys
-from aggregator.normalize.stored import keys_from_json, normalize_stream, worker_pool
+from aggregator.normalize.cluster import cluster_blocks
+from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
+from aggregator.normalize.stored import fields_of, keys_from_json, normalize_stream, worker_pool
 from aggregator.store.db import connect, reader
 from aggregator.store.ingest import store_normalised
 from aggregator.store.models import Member, Source
@@ -56,40 +58,117 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) 
     """Recluster every live record and add every work to an empty ``backend``.
 
     Rows stored without fields (written before fields were stored) are normalised first,
-    in worker processes when there are many, and their fields and match keys are written
-    back, so that the XML is parsed once and never again. Clustering then reads only the
-    stored match keys, and indexing only the stored fields. The clusters are written to
-    the store in a thread while the documents are built; a backend that can take
-    prepared documents (``prepare`` and ``add_prepared``, as tantivy's) has them built
-    in a worker process from ``PREPARE_FROM`` records up (``workers=0``: never).
+    in worker processes when there are many, and their fields, match keys and block keys
+    are written back, so that the XML is parsed once and never again. Clustering starts
+    from the block keys the store keeps (``record_key``, written with each record): only
+    records sharing a key with another are compared, so its cost follows the number of
+    likely copies rather than the size of the store (see :func:`_plan`). Indexing reads
+    only the stored fields. Changed clusters are written to the store in a thread while
+    the documents are built; a backend that can take prepared documents (``prepare`` and
+    ``add_prepared``, as tantivy's) has them built in a worker process from
+    ``PREPARE_FROM`` records up (``workers=0``: never); clustering then runs in another
+    process meanwhile (:func:`_fill_overlapped`).
     """
     done = Filled(normalised=store_missing_fields(engine, workers=workers))
+    prepare = getattr(backend, "prepare", None)
     with connect(reader(engine)) as conn:  # one snapshot: keys as of change_seq
         done.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
-        records, current = _read_keys(conn)
-    blocks = file_blocks(records)
-    mapping = cluster_blocks(records, blocks)
-    done.records = len(records)
-    del records  # a million records' keys: 0.7 GB no longer needed
-    sizes = Counter(mapping.values())
+        live = int(conn.scalar(select(func.count()).select_from(RECORD).where(_LIVE)) or 0)
+        if prepare is not None and workers != 0 and live >= PREPARE_FROM and _shared(engine):
+            return _fill_overlapped(engine, backend, prepare, done)
+        plan = _plan(conn)
+    done.records = plan.records
+    sizes = Counter(plan.mapping.values())
     # The store's clusters are written while the documents are built: SQLite and
     # PostgreSQL do most of that work without the GIL. A record changed meanwhile has a
     # later change_seq, so the next sync reassigns it.
     with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
-        written = pool.submit(_write_clusters, engine, blocks, mapping, current)
-        clusters = _clusters(engine, mapping, sizes)
-        prepare = getattr(backend, "prepare", None)
-        if prepare is not None and workers != 0 and done.records >= PREPARE_FROM:
-            for prepared in _prepared(clusters, prepare):  # built in a worker process
-                backend.add_prepared(prepared)  # type: ignore[attr-defined]
-                done.documents += len(prepared)
-        else:
-            while chunk := list(islice(clusters, CHUNK)):
-                backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk],
-                            fresh=True)
-                done.documents += len(chunk)
+        written = pool.submit(_write_clusters, engine, plan)
+        clusters = _clusters(engine, plan.mapping, sizes)
+        while chunk := list(islice(clusters, CHUNK)):
+            backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk], fresh=True)
+            done.documents += len(chunk)
         written.result()
     return done
+
+
+def _fill_overlapped(engine: Engine, backend: SearchBackend,
+                     prepare: Callable[[IndexDoc], Any], done: Filled) -> Filled:
+    """:func:`fill` of a large store, clustering while indexing.
+
+    Clustering (reading a million records' match keys and comparing them) runs in a
+    worker process while every record is indexed as a work of its own, with documents
+    built in another worker process. Then the clusters of two or more records are
+    stored, and their records' documents replaced by one document per cluster (a few
+    percent of the documents, as copies are). The clusters come from the worker's own
+    snapshot: a record changed meanwhile has a later change_seq than ``done``'s, so the
+    next sync puts it right.
+    """
+    started = time.monotonic()
+    with worker_pool(1) as clusterer:
+        planned = clusterer.submit(_plan_at, engine.url.render_as_string(hide_password=False))
+        for prepared in _prepared(_clusters(engine, {}, Counter()), prepare):
+            backend.add_prepared(prepared)  # type: ignore[attr-defined]
+            done.documents += len(prepared)
+        logger.info("indexed %d records as works of their own in %.1fs", done.documents,
+                    time.monotonic() - started)
+        plan = planned.result()
+    done.records = plan.records
+    logger.info("clustered: %d records in clusters of two or more, %d moved (%.1fs)",
+                len(plan.mapping), len(plan.moved), time.monotonic() - started)
+    with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
+        written = pool.submit(_write_clusters, engine, plan)
+        members: dict[int, list[int]] = {}
+        for rid, cid in plan.mapping.items():
+            members.setdefault(cid, []).append(rid)
+        backend.delete(str(rid) for rid, cid in plan.mapping.items() if rid != cid)
+        merged = 0
+        with connect(reader(engine)) as conn:
+            for start in range(0, len(members), CHUNK):
+                cids = list(members)[start:start + CHUNK]
+                docs = list(docs_from_rows(_members(conn, plan.mapping, members, cids)))
+                backend.add(docs)  # replaces the document of each cluster's first record
+                backend.delete(str(cid) for cid in set(cids) - {int(d.id) for d in docs})
+                merged += len(docs)
+        done.documents -= len(plan.mapping) - merged
+        written.result()
+    logger.info("merged %d clusters (%.1fs)", merged, time.monotonic() - started)
+    return done
+
+
+def _members(conn: Connection, mapping: dict[int, int], members: dict[int, list[int]],
+             cids: list[int]) -> list[Any]:
+    """The live rows of the records of clusters ``cids`` as ``docs_from_rows`` takes them
+    (ordered by cluster), each with the cluster ``mapping`` gives it."""
+    member, source = cast(Table, Member.__table__), cast(Table, Source.__table__)
+    ids = sorted(rid for cid in cids for rid in members[cid])
+    rows = conn.execute(select(RECORD.c.id, RECORD.c.metadata_prefix, xml_if_no_fields(),
+                               RECORD.c.fields, member.c.slug)
+                        .join(source, source.c.id == RECORD.c.source_id)
+                        .join(member, member.c.id == source.c.member_id)
+                        .where(RECORD.c.id.in_(ids), _LIVE)).all()
+    out = [SimpleNamespace(id=row.id, cluster_id=mapping[row.id],
+                           metadata_prefix=row.metadata_prefix,
+                           metadata_xml=row.metadata_xml, fields=row.fields, slug=row.slug)
+           for row in rows]
+    out.sort(key=lambda row: (row.cluster_id, row.id))
+    return out
+
+
+def _shared(engine: Engine) -> bool:
+    """Whether another process can open this store (not an in-memory SQLite)."""
+    return engine.url.get_backend_name() != "sqlite" or engine.url.database not in (
+        None, "", ":memory:")
+
+
+def _plan_at(url: str) -> _Clusters:
+    """:func:`_plan` in a worker process, on an engine of its own (reads only)."""
+    worker = create_engine(url)
+    try:
+        with worker.connect() as conn:
+            return _plan(conn)
+    finally:
+        worker.dispose()
 
 
 def store_missing_fields(engine: Engine, *, workers: int | None = None) -> int:
@@ -121,51 +200,116 @@ def _xml_of(engine: Engine, chunks: Iterator[list[int]]
         yield [r.id for r in rows], [(r.metadata_xml, r.metadata_prefix) for r in rows]
 
 
-def _read_keys(conn: Connection) -> tuple[dict[int, MatchKeys], dict[int, int | None]]:
-    """Match keys by id of every live record with metadata, and every live record's
-    current cluster."""
-    records: dict[int, MatchKeys] = {}
+@dataclass(slots=True)
+class _Clusters:
+    """What clustering found: the cluster of every record in a cluster of two or more
+    (any other live record with metadata is a cluster of its own), the clusters to
+    store, and the block keys found missing from the store."""
+
+    records: int = 0
+    mapping: dict[int, int] = field(default_factory=dict)
+    moved: list[tuple[int | None, int]] = field(default_factory=list)  # (cluster, record)
+    new_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, record)
+
+
+def _plan(conn: Connection) -> _Clusters:
+    """Cluster every live record from the block keys in the store.
+
+    Only the records filed under a block key shared with another record can have a copy;
+    their match keys are read and compared (:func:`cluster_blocks`). Records with match
+    keys but no block key in the store (harvested before keys were stored with records,
+    or titles too short for a key) have theirs computed here; any found are added to the
+    store. Every other live record with metadata is a cluster of its own.
+    """
+    plan = _Clusters()
     current: dict[int, int | None] = {}
-    unkeyed: list[int] = []
-    rows = conn.execute(select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.match_keys,
-                               RECORD.c.metadata_xml.is_not(None).label("has_xml"))
-                        .where(_LIVE).execution_options(yield_per=5000))
-    for rid, cluster_id, stored, has_xml in rows:
+    has_metadata: set[int] = set()
+    for rid, cluster_id, metadata in conn.execute(
+            select(RECORD.c.id, RECORD.c.cluster_id,
+                   (RECORD.c.fields.is_not(None) | RECORD.c.metadata_xml.is_not(None)))
+            .where(_LIVE).execution_options(yield_per=20_000)):
         current[rid] = cluster_id
-        if isinstance(stored, dict):
-            records[rid] = keys_from_json(stored)
-        elif has_xml:
-            unkeyed.append(rid)
-    for start in range(0, len(unkeyed), CHUNK):  # rare: fields stored, keys not
-        for row in conn.execute(select(RECORD.c.id, RECORD.c.metadata_prefix,
-                                       RECORD.c.metadata_xml, RECORD.c.fields)
-                                .where(RECORD.c.id.in_(unkeyed[start:start + CHUNK]))):
-            keys = keys_of(row.metadata_prefix, row.metadata_xml, None, row.fields)
+        if metadata:
+            has_metadata.add(rid)
+    plan.records = len(has_metadata)
+    blocks: dict[str, list[int]] = {}
+    shared = select(KEY.c.key).group_by(KEY.c.key).having(func.count() > 1)
+    for key, rid in conn.execute(select(KEY.c.key, KEY.c.record_id)
+                                 .where(KEY.c.key.in_(shared))
+                                 .execution_options(yield_per=20_000)):
+        blocks.setdefault(key, []).append(rid)
+    records = _keys_by_id(conn, {rid for rids in blocks.values() for rid in rids})
+    for rid, keys in _unkeyed(conn):
+        records[rid] = keys
+        plan.new_keys.extend((key, rid) for key in block_keys(keys))
+    if plan.new_keys:  # their blocks, with every record already filed under those keys
+        wanted = sorted({key for key, _ in plan.new_keys})
+        for start in range(0, len(wanted), CHUNK):
+            for key, rid in conn.execute(select(KEY.c.key, KEY.c.record_id)
+                                         .where(KEY.c.key.in_(wanted[start:start + CHUNK]))):
+                blocks.setdefault(key, []).append(rid)
+        for key, rid in plan.new_keys:
+            blocks.setdefault(key, []).append(rid)
+        records.update(_keys_by_id(conn, {rid for key in wanted for rid in blocks[key]}
+                                   - records.keys()))
+    blocks = {key: [rid for rid in dict.fromkeys(rids) if rid in records]
+              for key, rids in blocks.items()}
+    clustered = cluster_blocks(records, blocks)
+    sizes = Counter(clustered.values())
+    plan.mapping = {rid: cid for rid, cid in clustered.items() if sizes[cid] > 1}
+    for rid, was in current.items():
+        cid = plan.mapping.get(rid, rid) if rid in has_metadata else None
+        if cid != was:
+            plan.moved.append((cid, rid))
+    return plan
+
+
+def _keys_by_id(conn: Connection, ids: set[int]) -> dict[int, MatchKeys]:
+    """The stored match keys of live records, by id (computed where none are stored)."""
+    out: dict[int, MatchKeys] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        for row in conn.execute(select(RECORD.c.id, RECORD.c.match_keys,
+                                       RECORD.c.metadata_prefix, xml_if_no_fields(),
+                                       RECORD.c.fields)
+                                .where(RECORD.c.id.in_(ordered[start:start + CHUNK]), _LIVE)):
+            keys = _stored_keys(row)
             if keys is not None:
-                records[row.id] = keys
-    return records, current
+                out[row.id] = keys
+    return out
 
 
-def _write_clusters(engine: Engine, blocks: dict[str, list[int]], mapping: dict[int, int],
-                    current: dict[int, int | None]) -> None:
-    """Bring the block keys up to date and change the cluster of only the records whose
-    cluster changed: a rebuild of a store that was kept in sync writes few rows."""
+def _unkeyed(conn: Connection) -> Iterator[tuple[int, MatchKeys]]:
+    """Live records with metadata but no block key stored, with their match keys."""
+    filed = select(KEY.c.record_id).where(KEY.c.record_id == RECORD.c.id).exists()
+    rows = conn.execute(select(RECORD.c.id, RECORD.c.match_keys, RECORD.c.metadata_prefix,
+                               xml_if_no_fields(), RECORD.c.fields)
+                        .where(_LIVE, ~filed, RECORD.c.fields.is_not(None)
+                               | RECORD.c.metadata_xml.is_not(None))
+                        .execution_options(yield_per=2000))
+    for row in rows:
+        keys = _stored_keys(row)
+        if keys is not None and block_keys(keys):
+            yield row.id, keys
+
+
+def _stored_keys(row: Any) -> MatchKeys | None:
+    """A record's match keys: stored, or from its stored fields or XML (rows written
+    before they were stored); ``None`` without metadata."""
+    if isinstance(row.match_keys, dict):
+        return keys_from_json(row.match_keys)
+    if row.fields is None and not row.metadata_xml:
+        return None
+    return match_keys(fields_of(row.fields, row.metadata_xml, row.metadata_prefix))
+
+
+def _write_clusters(engine: Engine, plan: _Clusters) -> None:
+    """Store the block keys found missing, and change the cluster of only the records
+    whose cluster changed: a rebuild of a store that was kept in sync writes few rows."""
     with connect(engine) as conn:
-        stale = {(key, rid) for key, rid in conn.execute(select(KEY.c.key, KEY.c.record_id))}
-        missing = []
-        for key, rids in blocks.items():
-            for rid in rids:
-                if (key, rid) in stale:
-                    stale.discard((key, rid))
-                else:
-                    missing.append((key, rid))
-        _many(conn, delete(KEY).where(KEY.c.key == bindparam("key"),
-                                      KEY.c.record_id == bindparam("record_id")), list(stale))
-        del stale
-        _many(conn, insert(KEY), missing)
-        moved = [(cid, rid) for rid, was in current.items() if (cid := mapping.get(rid)) != was]
+        _many(conn, insert(KEY), plan.new_keys)
         _many(conn, update(RECORD).where(RECORD.c.id == bindparam("rid"))
-              .values(cluster_id=bindparam("cid")), moved, ("cid", "rid"))
+              .values(cluster_id=bindparam("cid")), plan.moved, ("cid", "rid"))
         conn.execute(update(RECORD).where(RECORD.c.deleted.is_(True),
                                           RECORD.c.cluster_id.is_not(None))
                      .values(cluster_id=None))
@@ -206,12 +350,12 @@ def _clusters(engine: Engine, mapping: dict[int, int],
                             .where(_LIVE).order_by(RECORD.c.id)
                             .execution_options(yield_per=2000))
         for rid, source_id, stored, xml, prefix in rows:
-            cid = mapping.get(rid)
-            if cid is None:
-                continue
+            if stored is None and not xml:
+                continue  # no metadata: nothing to find
             copy = (rid, slugs[source_id], stored, xml, prefix)
-            if sizes[cid] == 1:
-                yield cid, [copy]
+            cid = mapping.get(rid)
+            if cid is None:  # a cluster of its own
+                yield rid, [copy]
                 continue
             copies = waiting.setdefault(cid, [])
             copies.append(copy)

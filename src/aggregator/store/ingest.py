@@ -18,11 +18,13 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     func,
     insert,
     null,
     or_,
     select,
+    text,
     update,
 )
 
@@ -30,10 +32,18 @@ from aggregator.errors import StoreError
 from aggregator.normalize.stored import Stored, stored_form
 from aggregator.records import HarvestedRecord, Notice, PageStats
 from aggregator.store.db import connect
-from aggregator.store.models import ChangeCounter, HarvestRun, Record, Source, utcnow
+from aggregator.store.models import (
+    ChangeCounter,
+    HarvestRun,
+    Record,
+    RecordKey,
+    Source,
+    utcnow,
+)
 from aggregator.store.runs import merge_notices
 
 RECORD = cast(Table, Record.__table__)
+KEY = cast(Table, RecordKey.__table__)
 _RUN = cast(Table, HarvestRun.__table__)
 _SOURCE = cast(Table, Source.__table__)
 _COUNTER = cast(Table, ChangeCounter.__table__)
@@ -46,14 +56,16 @@ _WRITTEN = ("datestamp", "deleted", "set_specs", "metadata_prefix", "metadata_xm
             "fields", "match_keys", "content_hash", "change_seq", "last_changed")
 _BULK: dict[str, Any] = {
     "insert": insert(RECORD).inline().values({
-        c: bindparam(f"p_{c}") for c in (*_WRITTEN, "source_id", "identifier", "first_seen",
-                                         "last_seen_pass")}),
+        c: bindparam(f"p_{c}") for c in (*_WRITTEN, "id", "cluster_id", "source_id",
+                                         "identifier", "first_seen", "last_seen_pass")}),
     "update": _BULK_BY_ID.values({c: bindparam(f"p_{c}") for c in _WRITTEN}),
     "update+pass": _BULK_BY_ID.values({c: bindparam(f"p_{c}")
                                        for c in (*_WRITTEN, "last_seen_pass")}),
     "normalised": _BULK_BY_ID.values(fields=bindparam("p_fields"),
                                      match_keys=bindparam("p_match_keys")),
+    "key": insert(KEY).values(key=bindparam("p_key"), record_id=bindparam("p_record_id")),
 }
+_DROP_KEYS = delete(KEY).where(KEY.c.record_id.in_(bindparam("ids", expanding=True)))
 # The record writes, run with the driver's executemany (see _executemany); compiled once.
 _COMPILED: dict[tuple[str, type, str], tuple[str, Callable[[dict[str, Any]], Any] | None]] = {}
 
@@ -159,6 +171,34 @@ def allocate_seq(conn: Connection, count: int) -> int:
     return int(last) - count + 1
 
 
+def allocate_ids(conn: Connection, count: int) -> list[int]:
+    """Reserve ``count`` new record ids.
+
+    New records are inserted with their id, so that their cluster (themselves, until
+    clustering finds a copy elsewhere) and their block keys go in with them, without a
+    second write. SQLite writers hold the database (transactions begin IMMEDIATE), so
+    the ids after the largest are free; PostgreSQL takes them from the id's sequence.
+    """
+    if conn.dialect.name == "postgresql":
+        return list(conn.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('record', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": count}))
+    first = int(conn.scalar(select(func.coalesce(func.max(RECORD.c.id), 0))) or 0) + 1
+    return list(range(first, first + count))
+
+
+def write_keys(conn: Connection, keyed: Iterable[tuple[int, Stored]], *,
+               replace: Sequence[int] = ()) -> None:
+    """Store the block keys of records (id, stored form), after dropping every key of
+    the records in ``replace`` (changed or deleted ones)."""
+    for start in range(0, len(replace), _IN_CHUNK):
+        conn.execute(_DROP_KEYS, {"ids": list(replace[start:start + _IN_CHUNK])})
+    rows = [{"p_key": key, "p_record_id": rid}
+            for rid, found in keyed if found is not None for key in found[2]]
+    if rows:
+        _executemany(conn, "key", rows)
+
+
 def write_page(engine: Engine, page: PageWrite) -> PageStats:
     """Store one page of records with its checkpoint and run counts, in one transaction.
 
@@ -229,7 +269,9 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
     now = _db_time(conn, utcnow())
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    keyed: list[tuple[int, Stored]] = []
     seq = allocate_seq(conn, len(plan.changes)) if plan.changes else 0
+    new_ids = iter(allocate_ids(conn, sum(1 for c in plan.changes if c[2] is None)))
     specs_json: dict[tuple[str, ...], str] = {}  # pages repeat a handful of set lists
     given = page.normalised or {}
     for offset, (rec, digest, row_id) in enumerate(plan.changes):
@@ -248,16 +290,20 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
             "p_last_seen_pass": page.seen_pass,
         }
         if row_id is None:
-            values.update(p_source_id=page.source_id, p_identifier=rec.identifier,
+            row_id = next(new_ids)
+            values.update(p_id=row_id, p_cluster_id=None if rec.deleted else row_id,
+                          p_source_id=page.source_id, p_identifier=rec.identifier,
                           p_first_seen=now)
             inserts.append(values)
         else:
             values["p_id"] = row_id
             updates.append(values)
+        keyed.append((row_id, stored))
     if inserts:
         _executemany(conn, "insert", inserts)
     if updates:
         _executemany(conn, "update" if page.seen_pass is None else "update+pass", updates)
+    write_keys(conn, keyed, replace=[row["p_id"] for row in updates])
     for start in range(0, len(plan.touched), _IN_CHUNK):
         conn.execute(_SEEN, {"ids": plan.touched[start:start + _IN_CHUNK],
                              "seen": page.seen_pass})
@@ -266,10 +312,12 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
 def store_normalised(conn: Connection, rows: Iterable[tuple[int, Stored]]) -> int:
     """Store the fields and match keys computed for existing records (record id,
     :func:`~aggregator.normalize.stored.stored_form`); returns how many were written."""
-    params = [{"p_id": rid, "p_fields": found[0], "p_match_keys": found[1]}
-              for rid, found in rows if found is not None]
+    found = [(rid, stored) for rid, stored in rows if stored is not None]
+    params = [{"p_id": rid, "p_fields": stored[0], "p_match_keys": stored[1]}
+              for rid, stored in found]
     if params:
         _executemany(conn, "normalised", params)
+        write_keys(conn, found, replace=[rid for rid, _ in found])
     return len(params)
 
 
@@ -341,6 +389,7 @@ def tombstone_rows(conn: Connection, rows: Sequence[Any], now: datetime) -> int:
                "content_hash": content_hash(row.metadata_prefix, True, row.set_specs or (), None)}
               for i, row in enumerate(rows)]
     conn.execute(_UPDATE_BY_ID, params)
+    write_keys(conn, (), replace=[row.id for row in rows])
     return len(params)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from aggregator.errors import SearchError, SearchTimeout
 from aggregator.index import tantivy_backend
+from aggregator.index.highlight import highlight
 from aggregator.index.model import IndexDoc, SearchQuery
 from aggregator.index.tantivy_backend import TantivyBackend
 
@@ -261,3 +262,24 @@ def test_facet_groups() -> None:
     assert groups(SearchQuery(text="kopi", filters={"type": ("Book",)})) == [every]
     assert groups(SearchQuery(text="kopi", facets=("subject",))) == [["subject"]]
     assert groups(SearchQuery(text="kopi", facets=())) == []
+
+
+@pytest.mark.parametrize(("title", "abstract"), [
+    ("Ｐｅｎｄｉｄｉｋａｎ kopi", "Cafe\u0301 dan kopi"),  # indexed NFKC, shown as harvested
+    ("Pendidikan kopi", "Café dan kopi"),
+    ("Kopi ﬁsika", ""), ("", "Tentang kopi"),
+])
+def test_hits_give_the_original_title_and_abstract(backend: TantivyBackend, title: str,
+                                                   abstract: str) -> None:
+    backend.add([IndexDoc(id="1", title=title, abstract=abstract, creators=("", "A, B"),
+                          type=" Book", languages=("id", "ID"), members=("ui",),
+                          record_ids=(3,))])
+    backend.commit({})
+    hit = backend.search(SearchQuery(text="kopi")).hits[0]
+    assert (hit.title, hit.creators, hit.type, hit.languages) == (
+        title, ("", "A, B"), " Book", ("id", "ID"))
+    marked = {"title": highlight(title, ["kopi"])}
+    if abstract:
+        marked["abstract"] = highlight(abstract, ["kopi"])
+        assert "<mark>kopi</mark>" in marked["abstract"]
+    assert hit.highlights == marked

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
 from typing import Any, TypeVar
 
+import orjson
+
 from aggregator.index.model import IndexDoc
 from aggregator.normalize.fields import Fields
 from aggregator.normalize.stored import fields_of
@@ -15,6 +17,7 @@ T = TypeVar("T")
 # A copy as read from the store: record id, member slug, stored fields (JSON text or
 # dict, None in old rows), the metadata XML (read only when no fields are stored), prefix
 RawCopy = tuple[int, str, object, bytes | None, str]
+_FIELD_NAMES = frozenset(Fields.__dataclass_fields__)
 
 
 def _richness(fields: Fields) -> tuple[int, int]:
@@ -25,6 +28,8 @@ def _richness(fields: Fields) -> tuple[int, int]:
 
 
 def _unique(values: Iterable[str], limit: int = MAX_LIST) -> tuple[str, ...]:
+    if not values:  # most lists of most records are empty
+        return ()
     seen: dict[str, str] = {}
     for value in values:
         key = value.casefold().strip()
@@ -78,8 +83,43 @@ def docs_from_rows(rows: Iterable[Any]) -> Iterator[IndexDoc]:
 
 def raw_cluster_doc(cluster_id: int, copies: Sequence[RawCopy]) -> IndexDoc:
     """:func:`cluster_doc` of copies as read from the store."""
+    if len(copies) == 1:
+        rid, slug, stored, _, _ = copies[0]
+        doc = _one_copy_doc(cluster_id, rid, slug, stored)
+        if doc is not None:
+            return doc
     return cluster_doc(cluster_id, [(rid, slug, fields_of(stored, xml, prefix))
                                     for rid, slug, stored, xml, prefix in copies])
+
+
+def _one_copy_doc(cluster_id: int, record_id: int, slug: str, stored: object
+                  ) -> IndexDoc | None:
+    """:func:`cluster_doc` of one copy, read straight from its stored fields (JSON text
+    as ``Fields.as_json`` wrote it), or None when they need the full road (no stored
+    fields, unknown keys, unexpected values).
+
+    Most works have one copy, and for them building ``Fields`` and merging cost as much
+    as writing the tantivy document.
+    """
+    try:
+        data = orjson.loads(stored) if isinstance(stored, str) else stored
+        if not isinstance(data, dict) or not data.keys() <= _FIELD_NAMES:
+            return None
+        get = data.get
+        identifiers = [v for values in (get("identifiers") or {}).values() for v in values]
+        return IndexDoc(
+            id=str(cluster_id), title=get("title") or "",
+            other_titles=_unique(get("other_titles") or ()),
+            creators=tuple(get("creators") or ()),
+            contributors=_unique(get("contributors") or ()),
+            subjects=_unique(get("subjects") or ()),
+            abstract=get("abstract") or "", publisher=get("publisher") or "",
+            text=" ".join(_unique(identifiers, 200)), year=get("year"),
+            type=get("type") or None, languages=_unique(get("languages") or ()),
+            members=(slug,), record_ids=(record_id,),
+        )
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def prepare_many(prepare: Callable[[IndexDoc], T],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import re
@@ -16,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
 import tantivy
 
 from aggregator.errors import SearchError, SearchTimeout
@@ -73,7 +73,6 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-_DISPLAY = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -98,6 +97,19 @@ def _sort_key(title: str) -> str:
     return sort_title(title)
 
 
+def _fold(text: str) -> str:
+    """:func:`nfkc`, at once for ASCII text (which NFKC never changes)."""
+    return text if text.isascii() else nfkc(text)
+
+
+def _facet(values: tuple[str, ...]) -> list[str]:
+    """The values of a facet field as indexed (see ``backends.facet_values``)."""
+    if len(values) > 1:
+        return facet_values(values)
+    text = values[0].strip() if values and values[0] else ""
+    return [text] if text else []
+
+
 def document_json(doc: IndexDoc) -> str:
     """The tantivy document of ``doc`` as JSON: analysed text, facet values, sort keys
     and the display JSON (base64, as tantivy reads bytes fields).
@@ -107,21 +119,26 @@ def document_json(doc: IndexDoc) -> str:
     as it takes a document built field by field.
     """
     out: dict[str, Any] = {"id": doc.id}
-    for name, values in (
-        ("title", (doc.title,)), ("other_titles", doc.other_titles),
-        ("creators", doc.creators), ("contributors", doc.contributors),
-        ("subjects", doc.subjects), ("abstract", (doc.abstract,)),
-        ("publisher", (doc.publisher,)), ("text", (doc.text,)),
-    ):
-        texts = [nfkc(value) for value in values if value]
+    title = _fold(doc.title)
+    if title:
+        out["title"] = [title]
+    for name, values in (("other_titles", doc.other_titles), ("creators", doc.creators),
+                         ("contributors", doc.contributors), ("subjects", doc.subjects)):
+        texts = [_fold(value) for value in values if value]
         if texts:
             out[name] = texts
+    for name, value in (("abstract", _fold(doc.abstract)), ("publisher", _fold(doc.publisher)),
+                        ("text", _fold(doc.text))):
+        if value:
+            out[name] = [value]
     for name, values in (("member", doc.members), ("language", doc.languages),
-                         ("subject_facet", doc.subjects), ("type", (doc.type or "",))):
-        chosen = facet_values(values) if len(values) > 1 else values
-        kept = [text for text in (value.strip() for value in chosen if value) if text]
+                         ("subject_facet", doc.subjects)):
+        kept = _facet(values)
         if kept:
             out[name] = kept
+    kind = doc.type.strip() if doc.type else ""
+    if kind:
+        out["type"] = [kind]
     if doc.year is not None:
         out["year"] = doc.year
         if abs(doc.year) < YEAR_ORDER_MAX:
@@ -131,8 +148,8 @@ def document_json(doc: IndexDoc) -> str:
         out["sort_title"] = f"{key}\x00{doc.id}"
     display = (doc.title, doc.creators, doc.year, doc.type, doc.languages, doc.members,
                doc.record_ids, doc.abstract)
-    out["display"] = base64.b64encode(_DISPLAY.encode(display).encode("utf-8")).decode("ascii")
-    return _DISPLAY.encode(out)
+    out["display"] = base64.b64encode(orjson.dumps(display)).decode("ascii")
+    return orjson.dumps(out).decode("utf-8")
 
 
 class TantivyBackend:
@@ -343,7 +360,7 @@ class TantivyBackend:
 
     def _hit(self, searcher: Any, score: float, address: Any, terms: list[str]) -> Hit:
         stored = searcher.doc(address)
-        title, creators, year, kind, languages, members, record_ids, abstract = json.loads(
+        title, creators, year, kind, languages, members, record_ids, abstract = orjson.loads(
             bytes(stored.get_first("display")))
         highlights: dict[str, str] = {}
         if terms:

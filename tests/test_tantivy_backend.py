@@ -283,3 +283,93 @@ def test_hits_give_the_original_title_and_abstract(backend: TantivyBackend, titl
         marked["abstract"] = highlight(abstract, ["kopi"])
         assert "<mark>kopi</mark>" in marked["abstract"]
     assert hit.highlights == marked
+
+
+def _pair_corpus() -> list[IndexDoc]:
+    """Works whose titles, abstracts and subjects reuse a few words, so that they are
+    common; some phrases run across two values of one field, which must not match."""
+    words = ["sistem", "informasi", "pendidikan", "karakter", "sekolah", "dasar", "desa"]
+    docs = []
+    for n in range(1200):
+        pick = [words[(n * 7 + k * (n % 5 + 1)) % len(words)] for k in range(6)]
+        docs.append(IndexDoc(
+            id=str(n), title=" ".join(pick[:3]).capitalize(),
+            abstract=f"{' '.join(pick)} nomor{n}", subjects=(pick[4], pick[5]),
+            creators=(f"Penulis{n % 40}, {pick[0].title()}",), year=2000 + n % 20,
+            type=("Book", "Thesis")[n % 2], members=(f"m{n % 3}",)))
+    return docs
+
+
+def _all_ids(engine: TantivyBackend, text: str, filters: dict[str, tuple[str, ...]]
+             ) -> set[str]:
+    found: set[str] = set()
+    for page in range(1, 20):
+        hits = engine.search(SearchQuery(text=text, filters=filters, per_page=100,
+                                         page=page)).hits
+        found.update(h.id for h in hits)
+        if len(hits) < 100:
+            return found
+    raise AssertionError("more pages than expected")
+
+
+def test_common_pairs_find_what_positions_find(tmp_path: Path) -> None:
+    docs = _pair_corpus()
+    plain = TantivyBackend(tmp_path / "plain")
+    paired = TantivyBackend(tmp_path / "paired")
+    texts = [[d.title, d.abstract, *d.subjects, *d.creators] for d in docs]
+    common = paired.learn_common(texts)
+    assert {"sistem", "informasi", "pendidikan"} <= common and "nomor7" not in common
+    assert paired.learn_common([]) == common  # learnt once: the list never changes
+    for engine in (plain, paired):
+        engine.add(docs)
+        engine.commit({"change_seq": 1})
+    queries = ['"sistem informasi"', '"informasi sistem"', 'title:"pendidikan karakter"',
+               '"sekolah dasar desa"', '"dasar desa" -"sistem informasi"',
+               'subject:"sekolah dasar"', '"desa nomor7"', '"karakter sekolah" OR "desa desa"',
+               'author:"penulis3 sistem"']
+    for text in queries:
+        for filters in ({}, {"type": ("Thesis",)}):
+            want = plain.search(SearchQuery(text=text, filters=filters))
+            got = paired.search(SearchQuery(text=text, filters=filters))
+            assert got.total == want.total, text
+            assert got.facets == want.facets, text
+            # every match, page by page (the order may differ: a pair is scored as a term)
+            assert _all_ids(paired, text, filters) == _all_ids(plain, text, filters), text
+    # a phrase across two subject values is not a phrase, with pairs or positions
+    first, second = docs[0].subjects
+    assert first in common and second in common
+    for engine in (plain, paired):
+        assert _all_ids(engine, f'subject:"{first} {second}"', {}) == set()
+    reopened = TantivyBackend(tmp_path / "paired", create=False)
+    assert reopened.learn_common([]) == common  # kept with the index
+    assert reopened.search(SearchQuery(text='"sistem informasi"')).total == plain.search(
+        SearchQuery(text='"sistem informasi"')).total
+    for engine in (plain, paired, reopened):
+        engine.close()
+
+
+def test_common_pairs_are_terms_of_their_own(tmp_path: Path) -> None:
+    engine = TantivyBackend(tmp_path / "idx")
+    engine.learn_common([[d.title, d.abstract] for d in _pair_corpus()])
+
+    def shown(text: str) -> str:
+        return repr(engine.translate(tantivy_backend.parse_query(text)))
+
+    # one pair term per pair field; positions are checked only in `text` (identifiers)
+    two = shown('"sistem informasi"')
+    assert two.count('"sistem informasi"') == 7 and two.count("Phrase") == 1
+    assert shown('"sistem informasi desa"').count("Phrase") == 8  # longer: positions
+    assert '"sistem nomor7"' not in shown('"sistem nomor7"')  # a rare word: no pair
+    engine.close()
+
+
+def test_an_index_of_another_schema_asks_for_a_rebuild(tmp_path: Path) -> None:
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True)  # e.g. built before the pair fields
+    old = tantivy.Index(builder.build(), str(tmp_path))
+    old.writer().commit()
+    del old
+    with pytest.raises(SearchError, match="another version: run `aggregator index rebuild`"):
+        TantivyBackend(tmp_path, create=False)

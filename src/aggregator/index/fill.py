@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from types import SimpleNamespace
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -39,6 +41,7 @@ from aggregator.store.models import Member, Source
 logger = logging.getLogger(__name__)
 CHUNK = 1000  # rows normalised per task, and per write
 POOL_FROM = 5000  # fewer rows without fields than this are normalised in this process
+SAMPLE = 5000  # records read to learn the common words (index/pairs.py)
 PREPARE_FROM = 20_000  # fewer records than this: documents are built in this process
 _AHEAD = 4  # chunks of documents being built in the worker process
 _LIVE = RECORD.c.deleted.is_(False)
@@ -70,6 +73,9 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) 
     process meanwhile (:func:`_fill_overlapped`).
     """
     done = Filled(normalised=store_missing_fields(engine, workers=workers))
+    learn = getattr(backend, "learn_common", None)
+    if learn is not None:  # before any document: they carry the common pairs
+        learn(_sample(engine))
     prepare = getattr(backend, "prepare", None)
     with connect(reader(engine)) as conn:  # one snapshot: keys as of change_seq
         done.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
@@ -171,6 +177,32 @@ def _plan_at(url: str) -> _Clusters:
         worker.dispose()
 
 
+def _sample(engine: Engine, size: int = SAMPLE) -> list[list[str]]:
+    """The text values of up to ``size`` live records picked at random (the same ones
+    for the same store), to learn the common words from."""
+    with connect(reader(engine)) as conn:
+        low, high = conn.execute(select(func.min(RECORD.c.id), func.max(RECORD.c.id))
+                                 .where(_LIVE)).one()
+        if low is None:
+            return []
+        picked = select(sql_cast(RECORD.c.fields, Text)).where(_LIVE, RECORD.c.fields.is_not(None))
+        if high - low < 2 * size:
+            stored = list(conn.scalars(picked))
+        else:
+            rng = random.Random(high)
+            ids = sorted({rng.randint(low, high) for _ in range(size)})
+            stored = [text for start in range(0, len(ids), CHUNK) for text in conn.scalars(
+                picked.where(RECORD.c.id.in_(ids[start:start + CHUNK])))]
+    out = []
+    for text in stored:
+        data = orjson.loads(text)
+        values = [data.get(name) for name in ("title", "abstract", "publisher")]
+        for name in ("other_titles", "creators", "contributors", "subjects"):
+            values.extend(data.get(name) or ())
+        out.append([value for value in values if isinstance(value, str) and value])
+    return out
+
+
 def store_missing_fields(engine: Engine, *, workers: int | None = None) -> int:
     """Normalise the live records that have metadata but no stored fields, and store
     their fields and match keys, a chunk per transaction. Returns how many."""
@@ -238,7 +270,7 @@ def _plan(conn: Connection) -> _Clusters:
                                  .where(KEY.c.key.in_(shared))
                                  .execution_options(yield_per=20_000)):
         blocks.setdefault(key, []).append(rid)
-    records = _keys_by_id(conn, {rid for rids in blocks.values() for rid in rids})
+    records = _keys_by_id(conn, {rid for rids in blocks.values() for rid in rids}, len(current))
     for rid, keys in _unkeyed(conn):
         records[rid] = keys
         plan.new_keys.extend((key, rid) for key in block_keys(keys))
@@ -251,7 +283,7 @@ def _plan(conn: Connection) -> _Clusters:
         for key, rid in plan.new_keys:
             blocks.setdefault(key, []).append(rid)
         records.update(_keys_by_id(conn, {rid for key in wanted for rid in blocks[key]}
-                                   - records.keys()))
+                                   - records.keys(), len(current)))
     blocks = {key: [rid for rid in dict.fromkeys(rids) if rid in records]
               for key, rids in blocks.items()}
     clustered = cluster_blocks(records, blocks)
@@ -264,15 +296,34 @@ def _plan(conn: Connection) -> _Clusters:
     return plan
 
 
-def _keys_by_id(conn: Connection, ids: set[int]) -> dict[int, MatchKeys]:
-    """The stored match keys of live records, by id (computed where none are stored)."""
+def _keys_by_id(conn: Connection, ids: set[int], live: int) -> dict[int, MatchKeys]:
+    """The match keys of live records ``ids`` (of ``live`` in all), by id: the stored
+    ones (read as text, without the rest of the row), else computed from the fields.
+
+    When the records asked for are a large share of the store, one scan of it is
+    cheaper than looking each up.
+    """
     out: dict[int, MatchKeys] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), CHUNK):
+    missing: list[int] = []
+    stored = select(RECORD.c.id, sql_cast(RECORD.c.match_keys, Text)).where(_LIVE)
+    if 3 * len(ids) > live:
+        rows: Iterable[Any] = (row for row in conn.execute(
+            stored.execution_options(yield_per=20_000)) if row[0] in ids)
+    else:
+        ordered = sorted(ids)
+        rows = (row for start in range(0, len(ordered), CHUNK) for row in conn.execute(
+            stored.where(RECORD.c.id.in_(ordered[start:start + CHUNK]))))
+    for rid, text in rows:
+        data = orjson.loads(text) if text else None
+        if isinstance(data, dict):
+            out[rid] = keys_from_json(data)
+        else:
+            missing.append(rid)
+    for start in range(0, len(missing), CHUNK):  # rare: rows stored without keys
         for row in conn.execute(select(RECORD.c.id, RECORD.c.match_keys,
                                        RECORD.c.metadata_prefix, xml_if_no_fields(),
                                        RECORD.c.fields)
-                                .where(RECORD.c.id.in_(ordered[start:start + CHUNK]), _LIVE)):
+                                .where(RECORD.c.id.in_(missing[start:start + CHUNK]))):
             keys = _stored_keys(row)
             if keys is not None:
                 out[row.id] = keys

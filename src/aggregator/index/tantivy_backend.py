@@ -10,8 +10,9 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,14 @@ from aggregator.index.model import (
     ParsedQuery,
     SearchQuery,
     SearchResult,
+)
+from aggregator.index.pairs import (
+    PAIR_FIELDS,
+    learn_common,
+    load_common,
+    pair_field,
+    pairs,
+    save_common,
 )
 from aggregator.index.query import parse_query
 from aggregator.index.tantivy_query import FACET_FIELDS, TEXT_FIELDS, QueryTranslator, nfkc
@@ -65,6 +74,8 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("id", stored=True, fast=True, tokenizer_name="raw")
     for name in TEXT_FIELDS:
         builder.add_text_field(name, tokenizer_name=FOLD, index_option="position")
+    for name in PAIR_FIELDS:  # adjacent common words, one term a pair: see index/pairs.py
+        builder.add_text_field(pair_field(name), tokenizer_name="raw", index_option="freq")
     for name in ("member", "type", "language", "subject_facet", "sort_title"):
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("year", indexed=True, fast=True)
@@ -110,9 +121,20 @@ def _facet(values: tuple[str, ...]) -> list[str]:
     return [text] if text else []
 
 
-def document_json(doc: IndexDoc) -> str:
-    """The tantivy document of ``doc`` as JSON: analysed text, facet values, sort keys
-    and the display JSON (base64, as tantivy reads bytes fields).
+_WORDS: list[tantivy.TextAnalyzer] = []  # this process's analyzer, made when first needed
+
+
+def _words(text: str) -> list[str]:
+    """``text`` analysed as the text fields are (in any process)."""
+    if not _WORDS:
+        _WORDS.append(_analyzer())
+    return list(_WORDS[0].analyze(text))
+
+
+def document_json(doc: IndexDoc, common: frozenset[str] = frozenset()) -> str:
+    """The tantivy document of ``doc`` as JSON: analysed text, the pairs of ``common``
+    words (see index/pairs.py), facet values, sort keys and the display JSON (base64, as
+    tantivy reads bytes fields).
 
     A pure function of the document, so that worker processes can build documents for
     :meth:`TantivyBackend.add_prepared`; tantivy parses the JSON (in Rust) about as fast
@@ -131,6 +153,11 @@ def document_json(doc: IndexDoc) -> str:
                         ("text", _fold(doc.text))):
         if value:
             out[name] = [value]
+    if common:
+        for name in PAIR_FIELDS:
+            found = [pair for text in out.get(name, ()) for pair in pairs(_words(text), common)]
+            if found:
+                out[pair_field(name)] = found
     for name, values in (("member", doc.members), ("language", doc.languages),
                          ("subject_facet", doc.subjects)):
         kept = _facet(values)
@@ -195,9 +222,13 @@ class TantivyBackend:
         try:
             self._index = tantivy.Index(self._schema, str(self.path), reuse=True)
         except ValueError as exc:
+            if "schema does not match" in str(exc):
+                raise SearchError(f"the search index in {self.path} was built by another "
+                                  "version: run `aggregator index rebuild`") from exc
             raise SearchError(f"cannot open the search index in {self.path}: {exc}") from exc
         self._index.register_tokenizer(FOLD, self._analyzer)
-        self._queries = QueryTranslator(self._schema, self._analyzer)
+        self._common = load_common(self.path)
+        self._queries = QueryTranslator(self._schema, self._analyzer, self._common)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -212,9 +243,29 @@ class TantivyBackend:
             for doc in docs:
                 if not fresh:
                     writer.delete_documents_by_term("id", doc.id)
-                writer.add_json(document_json(doc))
+                writer.add_json(document_json(doc, self._common))
 
-    prepare = staticmethod(document_json)  # what add_prepared takes, picklable
+    @property
+    def prepare(self) -> Callable[[IndexDoc], str]:
+        """What :meth:`add_prepared` takes: :func:`document_json` with this index's common
+        words (picklable, for worker processes)."""
+        return partial(document_json, common=self._common)
+
+    def learn_common(self, works: Iterable[Iterable[str]]) -> frozenset[str]:
+        """Learn the common words from a sample of works (their text values) and keep
+        them with the index: documents added from now on carry their pairs, and phrases
+        of two common words are looked up as one term. Only an index that holds no
+        document and has no list yet learns; otherwise the list it has is returned."""
+        with self._lock:
+            if self._common or self._index.searcher().num_docs or self._writer is not None:
+                return self._common
+            self._common = learn_common(works, self._words)
+            save_common(self.path, self._common)
+            self._queries = QueryTranslator(self._schema, self._analyzer, self._common)
+        return self._common
+
+    def _words(self, text: str) -> list[str]:
+        return list(self._analyzer.analyze(nfkc(text)))
 
     def add_prepared(self, prepared: Iterable[str]) -> None:
         """Add documents made by :func:`document_json` (in another process, say) to an

@@ -10,6 +10,7 @@ import tantivy
 
 from aggregator.index.backends import BOOSTS, FIELD_TARGETS, FILTER_FACETS, facet_values
 from aggregator.index.model import AnyOf, Clause, ParsedQuery, SearchQuery, Term, YearRange
+from aggregator.index.pairs import PAIR_FIELDS, pair_field, pairs
 
 TEXT_FIELDS = (
     "title", "other_titles", "creators", "contributors",
@@ -28,11 +29,18 @@ def nfkc(text: str) -> str:
 
 class QueryTranslator:
     """Builds tantivy queries against one schema, analysing words with ``analyzer``
-    (the analyzer of the text fields, so that query words fold as indexed ones)."""
+    (the analyzer of the text fields, so that query words fold as indexed ones).
 
-    def __init__(self, schema: tantivy.Schema, analyzer: tantivy.TextAnalyzer) -> None:
+    A phrase of two ``common`` words (the index's list, see index/pairs.py) is looked up
+    as one term of each field's pair field; a longer phrase keeps its position check,
+    limited first to the works holding its common pairs.
+    """
+
+    def __init__(self, schema: tantivy.Schema, analyzer: tantivy.TextAnalyzer,
+                 common: frozenset[str] = frozenset()) -> None:
         self._schema = schema
         self._analyzer = analyzer
+        self._common = common
 
     def translate(self, parsed: ParsedQuery) -> tantivy.Query:
         """The tantivy query for a parsed patron query (filters not included)."""
@@ -53,8 +61,12 @@ class QueryTranslator:
         """Whether the query holds a phrase (a term of several words once analysed)."""
         clauses = [*parsed.must, *parsed.must_not]
         options = [o for c in clauses for o in (c.options if isinstance(c, AnyOf) else (c,))]
-        return any(isinstance(o, Term) and len(self._analyzer.analyze(nfkc(o.text))) > 1
-                   for o in options)
+        for option in options:
+            if isinstance(option, Term):
+                words = self._analyzer.analyze(nfkc(option.text))
+                if len(words) > 1 and not (len(words) == 2 and pairs(words, self._common)):
+                    return True
+        return False
 
     def _clause(self, clause: Clause) -> tantivy.Query | None:
         if isinstance(clause, YearRange):
@@ -73,11 +85,20 @@ class QueryTranslator:
             return None
         per_field: list[tuple[tantivy.Occur, tantivy.Query]] = []
         fields = FIELD_TARGETS.get(term.field, TEXT_FIELDS) if term.field else TEXT_FIELDS
+        common_pairs = pairs(words, self._common)
         for name in fields:
             if len(words) == 1:  # tantivy refuses (panics on) one-word phrases
                 sub = tantivy.Query.term_query(self._schema, name, words[0])
+            elif name in PAIR_FIELDS and len(words) == 2 and common_pairs:
+                sub = tantivy.Query.term_query(self._schema, pair_field(name), common_pairs[0])
             else:
                 sub = tantivy.Query.phrase_query(self._schema, name, list(words))
+                if name in PAIR_FIELDS and common_pairs:  # works holding the pairs first
+                    sub = tantivy.Query.boolean_query(
+                        [(tantivy.Occur.Must, sub)] + [
+                            (tantivy.Occur.Must, tantivy.Query.const_score_query(
+                                tantivy.Query.term_query(self._schema, pair_field(name), pair),
+                                0.0)) for pair in dict.fromkeys(common_pairs)])
             boost = BOOSTS.get(name, 1.0)
             if boost != 1.0:
                 sub = tantivy.Query.boost_query(sub, boost)

@@ -74,7 +74,11 @@ def same_work(a: MatchKeys, b: MatchKeys) -> bool:
     Returns:
         True when the two belong in one cluster.
     """
-    kind_a, kind_b = type_kind(a.type), type_kind(b.type)
+    return _same_work(a, b, type_kind(a.type), type_kind(b.type))
+
+
+def _same_work(a: MatchKeys, b: MatchKeys, kind_a: str | None, kind_b: str | None) -> bool:
+    """:func:`same_work` with both records' :func:`type_kind` already known."""
     if (kind_a is not None and kind_b is not None and kind_a != kind_b) or a.review != b.review:
         return False
     if a.dois and b.dois and not set(a.dois).isdisjoint(b.dois):
@@ -148,13 +152,21 @@ def cluster_blocks(records: dict[int, MatchKeys],
         members.sort(key=lambda r: (records[r].full_title, records[r].year or 0, r))
         span = len(members) if len(members) <= WINDOW + 1 else WINDOW + 1
         for i, left in enumerate(members):
-            kind = kinds[left]
+            kind, keys = kinds[left], records[left]
+            year = keys.year
             for right in members[i + 1:i + span]:
                 other = kinds[right]
                 if kind is not None and other is not None and kind != other:
                     continue
+                right_keys = records[right]
+                # most pairs of a big block are years apart: same_work's rule 2, unless a
+                # DOI is shared (rule 1), decided here without the call
+                if (year is not None and right_keys.year is not None
+                        and abs(year - right_keys.year) > 2
+                        and not (keys.dois and right_keys.dois)):
+                    continue
                 root_left, root_right = _find(parent, left), _find(parent, right)
-                if root_left != root_right and same_work(records[left], records[right]):
+                if root_left != root_right and _same_work(keys, right_keys, kind, other):
                     if root_left < root_right:
                         parent[root_right] = root_left
                     else:

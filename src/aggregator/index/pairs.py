@@ -25,10 +25,11 @@ COMMON_SHARE = 0.05  # a word in at least this share of the sampled works is com
 MAX_COMMON = 300
 MIN_SAMPLE = 1000  # fewer works than this: no word is called common
 SUFFIX = "_pairs"  # the pair field of text field ``title`` is ``title_pairs``
-# The text fields whose common pairs are indexed: all but ``text`` (identifiers and URLs,
-# where "https" is everywhere and phrases are not looked for).
-PAIR_FIELDS = ("title", "other_titles", "creators", "contributors", "subjects", "abstract",
-               "publisher")
+# The text fields whose common pairs are indexed: where phrases of common words are
+# looked for, and long enough for their positions to cost. In names, publishers and
+# identifiers the common words of titles and abstracts are rare, so their phrases stay
+# cheap with positions.
+PAIR_FIELDS = ("title", "other_titles", "subjects", "abstract")
 
 Analyze = Callable[[str], Sequence[str]]
 
@@ -57,8 +58,16 @@ def learn_common(works: Iterable[Iterable[str]], analyze: Analyze) -> frozenset[
 def pairs(words: Sequence[str], common: frozenset[str]) -> list[str]:
     """The terms of the adjacent pairs of common words in ``words`` (one field value's
     analysed words), as ``"first second"``."""
-    return [f"{first} {second}" for first, second in zip(words, words[1:], strict=False)
-            if first in common and second in common]
+    out: list[str] = []
+    before = None  # the previous word, when it is common
+    for word in words:
+        if word in common:
+            if before is not None:
+                out.append(before + " " + word)
+            before = word
+        else:
+            before = None
+    return out
 
 
 def save_common(folder: Path, common: frozenset[str]) -> None:

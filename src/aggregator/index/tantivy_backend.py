@@ -52,6 +52,7 @@ from aggregator.index.tantivy_query import FACET_FIELDS, TEXT_FIELDS, QueryTrans
 
 logger = logging.getLogger(__name__)
 
+LONG_WORD = 80  # words of this many bytes or more are not indexed (nor looked for)
 FOLD = "fold"  # our analyzer: simple tokenizer, lowercase, ASCII folding, no stemming
 YEAR_ORDER_MAX = 1 << 22  # |year| beyond this (garbage) sorts with the undated
 MAX_FACET_LIMIT = 1_000
@@ -62,7 +63,7 @@ SPLIT_FROM = 300_000  # from this many documents subjects are counted apart: _fa
 def _analyzer() -> tantivy.TextAnalyzer:
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(80))
+        .filter(tantivy.Filter.remove_long(LONG_WORD))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
         .build()
@@ -125,7 +126,17 @@ _WORDS: list[tantivy.TextAnalyzer] = []  # this process's analyzer, made when fi
 
 
 def _words(text: str) -> list[str]:
-    """``text`` analysed as the text fields are (in any process)."""
+    """``text`` analysed as the text fields are (in any process).
+
+    ASCII text takes a regular expression that gives the same words three times faster
+    (runs of letters and digits, lower-cased, those of 80 bytes or more dropped, as the
+    simple tokenizer and the remove_long filter do); a test compares the two.
+    """
+    if text.isascii():
+        words = _ASCII_WORD.findall(text.lower())
+        if len(text) < LONG_WORD or not words or max(map(len, words)) < LONG_WORD:
+            return words
+        return [word for word in words if len(word) < LONG_WORD]
     if not _WORDS:
         _WORDS.append(_analyzer())
     return list(_WORDS[0].analyze(text))

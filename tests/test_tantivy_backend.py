@@ -299,6 +299,8 @@ def _pair_corpus() -> list[IndexDoc]:
             abstract=f"{' '.join(pick)} nomor{n}", subjects=(pick[4], pick[5]),
             creators=(f"Penulis{n % 40}, {pick[0].title()}",), year=2000 + n % 20,
             type=("Book", "Thesis")[n % 2], members=(f"m{n % 3}",)))
+    docs.append(IndexDoc(id="long", title=f"Sistem {'q' * 90} informasi",  # not a phrase
+                         abstract=f"Sistem {'ü' * 90} informasi"))
     return docs
 
 
@@ -382,8 +384,10 @@ def test_an_index_of_another_schema_asks_for_a_rebuild(tmp_path: Path) -> None:
     max_codepoint=0x7F), max_size=200) | st.builds(
     lambda a, b: f"{a} {'q' * b} {a}", st.text("ab ", max_size=5), st.integers(75, 85)))
 def test_ascii_words_as_the_analyzer_gives_them(text: str) -> None:
-    expected = list(tantivy_backend._analyzer().analyze(text))
+    expected = list(tantivy_backend._analyzer(keep_long=True).analyze(text))
     assert tantivy_backend._words(text) == expected
+    indexed = list(tantivy_backend._analyzer().analyze(text))
+    assert [w for w in expected if len(w) < tantivy_backend.LONG_WORD] == indexed
 
 
 def test_pairs_skip_rare_words_and_value_boundaries() -> None:

@@ -60,14 +60,11 @@ FACET_THREADS = 4  # facet jobs (one or two a search) that run at once beside se
 SPLIT_FROM = 300_000  # from this many documents subjects are counted apart: _facet_groups
 
 
-def _analyzer() -> tantivy.TextAnalyzer:
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(LONG_WORD))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
+def _analyzer(*, keep_long: bool = False) -> tantivy.TextAnalyzer:
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    if not keep_long:
+        builder = builder.filter(tantivy.Filter.remove_long(LONG_WORD))
+    return builder.filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build()
 
 
 def _schema() -> tantivy.Schema:
@@ -126,19 +123,17 @@ _WORDS: list[tantivy.TextAnalyzer] = []  # this process's analyzer, made when fi
 
 
 def _words(text: str) -> list[str]:
-    """``text`` analysed as the text fields are (in any process).
+    """The words of ``text`` in their places, as the text fields are analysed (in any
+    process), for finding pairs: words of LONG_WORD bytes or more are kept, since they
+    are not indexed but still part the words around them (and are never common).
 
     ASCII text takes a regular expression that gives the same words three times faster
-    (runs of letters and digits, lower-cased, those of 80 bytes or more dropped, as the
-    simple tokenizer and the remove_long filter do); a test compares the two.
+    (runs of letters and digits, lower-cased); a test compares the two.
     """
     if text.isascii():
-        words = _ASCII_WORD.findall(text.lower())
-        if len(text) < LONG_WORD or not words or max(map(len, words)) < LONG_WORD:
-            return words
-        return [word for word in words if len(word) < LONG_WORD]
+        return _ASCII_WORD.findall(text.lower())
     if not _WORDS:
-        _WORDS.append(_analyzer())
+        _WORDS.append(_analyzer(keep_long=True))
     return list(_WORDS[0].analyze(text))
 
 

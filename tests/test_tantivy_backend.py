@@ -397,3 +397,21 @@ def test_pairs_skip_rare_words_and_value_boundaries() -> None:
     assert pairs(["sistem", "informasi", "desa", "x", "desa", "sistem"], common) == [
         "sistem informasi", "informasi desa", "desa sistem"]
     assert pairs(["sistem"], common) == [] and pairs([], common) == []
+
+
+def test_total_counted_beside_the_facets_matches_the_search_count(tmp_path: Path) -> None:
+    engine = TantivyBackend(tmp_path / "idx")
+    docs = _pair_corpus()
+    engine.add(docs[:600])
+    engine.commit({"change_seq": 1})
+    engine.add(docs[600:])
+    engine.delete(str(n) for n in range(0, 1200, 7))  # deleted documents are not counted
+    engine.commit({"change_seq": 2})
+    for text in ("sistem", '"sistem informasi"', "desa -karakter", "nomor77", "zzz", ""):
+        for filters in ({}, {"type": ("Thesis",)}):
+            with_facets = engine.search(SearchQuery(text=text, filters=filters))
+            alone = engine.search(SearchQuery(text=text, filters=filters, facets=()))
+            expected = len(_all_ids(engine, text, filters))
+            assert with_facets.total == alone.total == expected, (text, filters)
+            assert [h.id for h in with_facets.hits] == [h.id for h in alone.hits]
+    engine.close()

@@ -56,6 +56,7 @@ LONG_WORD = 80  # words of this many bytes or more are not indexed (nor looked f
 FOLD = "fold"  # our analyzer: simple tokenizer, lowercase, ASCII folding, no stemming
 YEAR_ORDER_MAX = 1 << 22  # |year| beyond this (garbage) sorts with the undated
 MAX_FACET_LIMIT = 1_000
+_MATCHES = "_matches"  # the aggregation counting the matches beside the facets
 FACET_THREADS = 4  # facet jobs (one or two a search) that run at once beside searches
 SPLIT_FROM = 300_000  # from this many documents subjects are counted apart: _facet_groups
 
@@ -352,16 +353,24 @@ class TantivyBackend:
         page, per_page = clamp_paging(query)
         searcher: Any = self._index.searcher()  # the stubs lack SearchResult.count
         # Facet counts evaluate the query a second time; tantivy lets go of the GIL, so
-        # they run beside the search (on a free core a common phrase costs half).
+        # they run beside the search (on a free core a common phrase costs half). The
+        # first facet job also counts the matches, so the search itself need not: it
+        # then skips whole blocks of documents that cannot reach the top (a common word
+        # matching most of a million works: 220 ms counted, 10 ms not).
         groups = _facet_groups(query, self._queries.has_phrase(parsed), searcher.num_docs)
-        counting = [self._facet_threads.submit(self._facets, searcher, full, query, group)
-                    for group in groups]
+        counting = [self._facet_threads.submit(self._facets, searcher, full, query, group,
+                                               number == 0)
+                    for number, group in enumerate(groups)]
         try:
-            found = searcher.search(full, per_page, count=True, offset=(page - 1) * per_page,
+            found = searcher.search(full, per_page, count=not groups,
+                                    offset=(page - 1) * per_page,
                                     **self._queries.order(query.sort))
             counted: dict[str, tuple[tuple[str, int], ...]] = {}
+            total = None
             for job in counting:
-                counted.update(job.result())
+                some, matches = job.result()
+                counted.update(some)
+                total = matches if matches is not None else total
         except ValueError as exc:
             raise SearchError(f"search failed: {exc}") from exc
         facets = {f: counted[f] for f in query.facets if f in counted}
@@ -372,7 +381,9 @@ class TantivyBackend:
             for score, address in found.hits
         )
         took = self._check_time(started)
-        return SearchResult(total=int(found.count or 0), hits=hits, facets=facets,
+        if total is None:
+            total = int(found.count or 0)
+        return SearchResult(total=total, hits=hits, facets=facets,
                             took_ms=took * 1000.0, fallback=parsed.fallback)
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
@@ -398,14 +409,19 @@ class TantivyBackend:
         return self._queries.translate(parsed)
 
     def _facets(
-        self, searcher: Any, full: tantivy.Query, query: SearchQuery, wanted: list[str]
-    ) -> dict[str, tuple[tuple[str, int], ...]]:
-        """Value counts of the ``wanted`` facets over the filtered matching set."""
+        self, searcher: Any, full: tantivy.Query, query: SearchQuery, wanted: list[str],
+        count: bool = False,
+    ) -> tuple[dict[str, tuple[tuple[str, int], ...]], int | None]:
+        """Value counts of the ``wanted`` facets over the filtered matching set, and with
+        ``count`` how many documents match (every document has one ``id``)."""
         size = min(max(query.facet_limit, 1), MAX_FACET_LIMIT)
         # Ask for more than we keep, so that values tied at the cut are ordered by name, and
         # let each segment report plenty, so that counts merged across segments stay exact.
         terms = {"size": size * 2 + 10, "segment_size": max(1_000, size * 20)}
-        request = {f: {"terms": {"field": FACET_FIELDS[f], **terms}} for f in wanted}
+        request: dict[str, Any] = {f: {"terms": {"field": FACET_FIELDS[f], **terms}}
+                                   for f in wanted}
+        if count:
+            request[_MATCHES] = {"value_count": {"field": "id"}}
         answer = searcher.aggregate(full, request)
         out: dict[str, tuple[tuple[str, int], ...]] = {}
         for facet in wanted:
@@ -413,7 +429,7 @@ class TantivyBackend:
             for bucket in answer.get(facet, {}).get("buckets", []):
                 counts[_bucket_key(bucket["key"])] += int(bucket["doc_count"])
             out[facet] = top_counts(counts, size)
-        return out
+        return out, int(answer[_MATCHES]["value"]) if count else None
 
     def _hit(self, searcher: Any, score: float, address: Any, terms: list[str]) -> Hit:
         stored = searcher.doc(address)

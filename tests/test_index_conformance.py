@@ -227,6 +227,13 @@ def test_phrase(backend: SearchBackend) -> None:
     assert find(backend, '"anak usia dini"') == {"d01"}
 
 
+def test_phrase_never_spans_two_values(backend: SearchBackend) -> None:
+    both = {d.id for d in CORPUS if d.subjects == ("Ekonomi", "Koperasi")}
+    assert both <= find(backend, "subject:ekonomi subject:koperasi") and both
+    assert find(backend, 'subject:"ekonomi koperasi"') == set()  # two headings, no phrase
+    assert find(backend, '"ekonomi koperasi"') == {"d10"}  # the title's phrase
+
+
 def test_field_prefixes(backend: SearchBackend) -> None:
     assert find(backend, "pramoedya") == {"d11", "d12"}
     assert find(backend, "author:pramoedya") == {"d11"}

@@ -17,7 +17,7 @@ from typing import Any
 
 from whoosh import fields, index, sorting
 from whoosh import query as wq
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.columns import NumericColumn
 from whoosh.support.charset import accent_map
@@ -59,9 +59,29 @@ FACET_FIELDS = {"member": "f_member", "type": "f_type", "language": "f_language"
 NO_YEAR_NEW, NO_YEAR_OLD = -1, 1_000_000  # undated works sort last either way
 
 
+VALUES = "\x1e"  # parts the values of a multi-valued text field (never in XML text)
+
+
+class _ValueGap(Filter):  # type: ignore[misc]
+    """Drops the VALUES marks between the values of a multi-valued field and leaves a
+    gap in the positions instead, so that a phrase never runs from one value into the
+    next (as tantivy indexes values)."""
+
+    def __call__(self, tokens: Any) -> Any:
+        gap = 0
+        for token in tokens:
+            if token.text == VALUES:
+                gap += 1
+                continue
+            if gap and getattr(token, "positions", False):
+                token.pos += gap
+            yield token
+
+
 def _analyzer() -> Any:
     """Words of letters and digits, lower-cased, diacritics folded; no stemming."""
-    return RegexTokenizer(r"[^\W_]+") | LowercaseFilter() | CharsetFilter(accent_map)
+    return (RegexTokenizer(f"[^\\W_]+|{VALUES}") | _ValueGap() | LowercaseFilter()
+            | CharsetFilter(accent_map))
 
 
 def _schema() -> fields.Schema:
@@ -309,10 +329,10 @@ def _fields(doc: IndexDoc) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": doc.id,
         "title": text(doc.title),
-        "other_titles": text("\n".join(doc.other_titles)),
-        "creators": text("\n".join(doc.creators)),
-        "contributors": text("\n".join(doc.contributors)),
-        "subjects": text("\n".join(doc.subjects)),
+        "other_titles": text(VALUES.join(doc.other_titles)),
+        "creators": text(VALUES.join(doc.creators)),
+        "contributors": text(VALUES.join(doc.contributors)),
+        "subjects": text(VALUES.join(doc.subjects)),
         "abstract": text(doc.abstract),
         "publisher": text(doc.publisher),
         "text": text(doc.text),

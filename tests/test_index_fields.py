@@ -203,6 +203,20 @@ def test_rebuild_files_block_keys_missing_from_the_store(engine: Engine) -> None
     assert block_rows(engine) == keys and clusters_by_identifier(engine) == clusters
 
 
+def test_incremental_sync_files_block_keys_missing_from_the_store(engine: Engine) -> None:
+    load(engine)
+    keys = block_rows(engine)
+    with connect(engine) as conn:  # harvested before keys were stored, never indexed
+        conn.execute(delete(RecordKey))
+    backend = Collect()
+    backend.docs["x"] = IndexDoc(id="x")  # not empty: the batch path, not a fill
+    sync_index(engine, backend)  # type: ignore[arg-type]
+    assert block_rows(engine) == keys
+    assert clusters_by_identifier(engine)["b:1"] == "a:1"
+    sync_index(engine, backend)  # nothing new: nothing written twice
+    assert block_rows(engine) == keys
+
+
 def test_rebuild_reads_stored_fields_and_never_parses_xml(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     load(engine)

@@ -69,11 +69,15 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
     is named after its smallest record id. A record whose departure would split a cluster
     in two (it was the only link between them) leaves the rest together until the next
     rebuild. Candidates of the whole batch are read in one query per chunk of keys.
+
+    Match keys and block keys are written with each record when it is stored (see
+    ``store.ingest``); only rows stored without them (older ones) get them here.
     """
     touched: set[int] = set()
-    ids = [c.id for c in changes]
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(delete(KEY).where(KEY.c.record_id.in_(ids[start:start + _CHUNK])))
+    computed = {c.id for c in changes if not isinstance(c.match_keys, dict)}
+    stale = [c.id for c in changes if c.deleted or c.id in computed]
+    for start in range(0, len(stale), _CHUNK):
+        conn.execute(delete(KEY).where(KEY.c.record_id.in_(stale[start:start + _CHUNK])))
     alone = _alone(conn, changes)
     gone = [c.id for c in changes if c.id in alone and c.deleted]
     for start in range(0, len(gone), _CHUNK):
@@ -85,11 +89,15 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
                   for k in [keys_of(c.metadata_prefix, c.metadata_xml, c.match_keys, c.fields)]
                   if k is not None}
     blocks = {rid: tuple(dict.fromkeys(block_keys(k))) for rid, k in batch_keys.items()}
-    rows = [{"key": bk, "record_id": rid} for rid, keys in blocks.items() for bk in keys]
+    filed = _filed(conn, sorted(set(blocks) - computed))
+    rows = [{"key": bk, "record_id": rid} for rid, keys in blocks.items() if rid not in filed
+            for bk in keys]
     if rows:
         conn.execute(insert(KEY), rows)
-    conn.execute(_SET_KEYS, [{"rid": c.id, "mk": keys_to_json(batch_keys[c.id])
-                              if c.id in batch_keys else None} for c in changes])
+    keys_now = [{"rid": rid, "mk": keys_to_json(batch_keys[rid])}
+                for rid in sorted(computed & batch_keys.keys())]
+    if keys_now:
+        conn.execute(_SET_KEYS, keys_now)
     pool = _Candidates(conn, {bk for keys in blocks.values() for bk in keys}, batch_keys)
     for rid, keys in batch_keys.items():
         _join(rid, keys, pool.near(rid, blocks[rid]), pool)
@@ -135,6 +143,15 @@ class _Candidates:
             if dest == old:
                 self.renames[source] = target
         self.renames[old] = target
+
+
+def _filed(conn: Connection, ids: list[int]) -> set[int]:
+    """Which of ``ids`` have block keys in the store already."""
+    out: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        out.update(conn.scalars(select(KEY.c.record_id).distinct()
+                                .where(KEY.c.record_id.in_(ids[start:start + _CHUNK]))))
+    return out
 
 
 def _alone(conn: Connection, changes: Sequence[Change]) -> set[int]:

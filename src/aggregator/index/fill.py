@@ -128,10 +128,10 @@ def _fill_overlapped(engine: Engine, backend: SearchBackend,
         for rid, cid in plan.mapping.items():
             members.setdefault(cid, []).append(rid)
         backend.delete(str(rid) for rid, cid in plan.mapping.items() if rid != cid)
-        merged = 0
+        merged, named = 0, list(members)
         with connect(reader(engine)) as conn:
-            for start in range(0, len(members), CHUNK):
-                cids = list(members)[start:start + CHUNK]
+            for start in range(0, len(named), CHUNK):
+                cids = named[start:start + CHUNK]
                 docs = list(docs_from_rows(_members(conn, plan.mapping, members, cids)))
                 backend.add(docs)  # replaces the document of each cluster's first record
                 backend.delete(str(cid) for cid in set(cids) - {int(d.id) for d in docs})

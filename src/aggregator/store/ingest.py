@@ -271,7 +271,8 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
     updates: list[dict[str, Any]] = []
     keyed: list[tuple[int, Stored]] = []
     seq = allocate_seq(conn, len(plan.changes)) if plan.changes else 0
-    new_ids = iter(allocate_ids(conn, sum(1 for c in plan.changes if c[2] is None)))
+    fresh = sum(1 for change in plan.changes if change[2] is None)
+    new_ids = iter(allocate_ids(conn, fresh) if fresh else ())
     specs_json: dict[tuple[str, ...], str] = {}  # pages repeat a handful of set lists
     given = page.normalised or {}
     for offset, (rec, digest, row_id) in enumerate(plan.changes):

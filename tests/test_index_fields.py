@@ -20,7 +20,7 @@ from aggregator.harvest.harvester import Step
 from aggregator.harvest.model import ListPage
 from aggregator.index.documents import docs_from_rows
 from aggregator.index.fill import fill
-from aggregator.index.model import IndexDoc, SearchBackend
+from aggregator.index.model import IndexDoc, SearchBackend, SearchQuery
 from aggregator.index.sync import fill_index, sync_index
 from aggregator.index.whoosh_backend import WhooshBackend
 from aggregator.normalize import normalize
@@ -337,6 +337,27 @@ def test_documents_built_in_a_worker_process_match_in_process(
     assert tantivy.count() == 3
     tantivy.close()
     engine.dispose()
+
+
+def test_clustering_in_a_worker_process_while_indexing_matches_in_process(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.index.tantivy_backend import TantivyBackend
+
+    load(engine)
+    here = Collect()
+    fill(engine, here, workers=0)  # type: ignore[arg-type]
+    with connect(engine) as conn:  # as first harvested: every record on its own
+        conn.execute(update(Record).values(cluster_id=Record.id))
+    monkeypatch.setattr("aggregator.index.fill.PREPARE_FROM", 1)
+    tantivy = TantivyBackend(tmp_path / "tantivy")
+    done = fill(engine, tantivy)  # clusters in a worker process on its own connection
+    tantivy.commit({"change_seq": done.change_seq})
+    assert done.documents == tantivy.count() == len(here.docs) == 3
+    shared = tantivy.search(SearchQuery(text='"pendidikan karakter"'))
+    assert [(h.members, h.record_ids) for h in shared.hits] == [
+        (d.members, d.record_ids) for d in here.docs.values() if len(d.members) == 2]
+    assert clusters_by_identifier(engine)["b:1"] == "a:1"
+    tantivy.close()
 
 
 def step(*idents: str) -> Step:

@@ -58,6 +58,31 @@ def test_plain_output_and_index_status(demo: Path, capsys: pytest.CaptureFixture
         status["documents"]
 
 
+def test_rebuild_can_normalise_every_record_again(
+        demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import select, update
+
+    from aggregator.config import load_settings
+    from aggregator.store.db import connect, make_engine
+    from aggregator.store.models import Record
+
+    engine = make_engine(load_settings(environ={}, data_dir=demo))
+    with connect(engine) as conn:  # fields stored by an older, wrong normaliser
+        rid, fields = conn.execute(select(Record.id, Record.fields).where(
+            Record.fields.is_not(None)).order_by(Record.id)).first()  # type: ignore[misc]
+        title = fields["title"]
+        conn.execute(update(Record).where(Record.id == rid)
+                     .values(fields={**fields, "title": "Judul Keliru Sekali"}))
+    cli(capsys, "index", "rebuild")
+    assert json.loads(cli(capsys, "search", "keliru", "--json")[1])["total"] == 1
+    code, out, _ = cli(capsys, "index", "rebuild", "--renormalise")
+    assert code == 0 and "normalised from their XML" in out
+    assert json.loads(cli(capsys, "search", "keliru", "--json")[1])["total"] == 0
+    with connect(engine) as conn:
+        assert conn.scalar(select(Record.fields).where(Record.id == rid))["title"] == title
+    engine.dispose()
+
+
 def test_search_errors_are_one_line(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "search", "x", "--year", "abc")
     assert code == 2 and err.startswith("error:") and "--year" in err

@@ -38,14 +38,18 @@ def index_group() -> None:
 
 
 @index_group.command("rebuild")
+@click.option("--renormalise", is_flag=True,
+              help="Normalise every record again from its XML first (after an upgrade "
+                   "that changes how records are read).")
 @click.pass_obj
-def index_rebuild(obj: Any) -> None:
+def index_rebuild(obj: Any, renormalise: bool) -> None:
     """Recluster every record and rebuild the index beside the live one, then swap."""
     from aggregator.index.sync import rebuild_index
 
-    stats = rebuild_index(obj.engine(), obj.settings)
+    stats = rebuild_index(obj.engine(), obj.settings, renormalise=renormalise)
+    again = f", {stats.normalised} normalised from their XML" if stats.normalised else ""
     click.echo(f"indexed {stats.documents} works from {stats.changes} records "
-               f"({obj.settings.search_backend}) in {stats.seconds:.1f}s")
+               f"({obj.settings.search_backend}){again} in {stats.seconds:.1f}s")
 
 
 @index_group.command("sync")

@@ -21,6 +21,7 @@ from aggregator.index.documents import docs_from_rows
 from aggregator.index.fill import fill
 from aggregator.index.model import SearchBackend
 from aggregator.store.db import connect, reader
+from aggregator.store.ingest import forget_normalised
 
 logger = logging.getLogger(__name__)
 BATCH = 1000
@@ -101,10 +102,20 @@ def sync_index(engine: Engine, backend: SearchBackend, *, batch: int = BATCH) ->
     return stats
 
 
-def rebuild_index(engine: Engine, settings: Settings) -> SyncStats:
+def rebuild_index(engine: Engine, settings: Settings, *,
+                  renormalise: bool = False) -> SyncStats:
     """Recluster every live record and build a fresh index beside the live one, then
-    swap it in; searches keep using the old index until the swap."""
+    swap it in; searches keep using the old index until the swap.
+
+    With ``renormalise``, every record's stored fields and keys are first forgotten, so
+    that the rebuild normalises them again from the XML kept as harvested (after an
+    upgrade of the normaliser); nothing harvested is lost if it is interrupted, as rows
+    without fields are normalised by the next rebuild or sync.
+    """
     started = time.monotonic()
+    if renormalise:
+        with connect(engine) as conn:
+            forget_normalised(conn)
     base = _base(settings)
     base.mkdir(parents=True, exist_ok=True)
     name = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"

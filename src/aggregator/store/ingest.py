@@ -322,6 +322,16 @@ def store_normalised(conn: Connection, rows: Iterable[tuple[int, Stored]]) -> in
     return len(params)
 
 
+def forget_normalised(conn: Connection) -> int:
+    """Drop the stored fields, match keys and block keys of every live record that has
+    its XML, so that they are computed again from it (``aggregator index rebuild
+    --renormalise``); returns how many records."""
+    conn.execute(delete(KEY))
+    return int(conn.execute(update(RECORD).where(
+        RECORD.c.deleted.is_(False), RECORD.c.metadata_xml.is_not(None))
+        .values(fields=None, match_keys=None)).rowcount or 0)
+
+
 def _executemany(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
     """Run one of the ``_BULK`` statements over many rows with the driver's executemany.
 

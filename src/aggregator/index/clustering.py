@@ -48,11 +48,11 @@ class Change:
 def keys_of(prefix: str, xml: bytes | None, stored_keys: object = None,
             stored_fields: object = None) -> MatchKeys | None:
     """Match keys of a record: the stored ones, else from its stored fields, else from
-    its metadata normalised now; ``None`` when it has no metadata."""
-    if not xml:
-        return None
+    its metadata normalised now; ``None`` when it has neither fields nor metadata."""
     if isinstance(stored_keys, dict):
         return keys_from_json(stored_keys)
+    if stored_fields is None and not xml:
+        return None
     return match_keys(fields_of(stored_fields, xml, prefix))
 
 

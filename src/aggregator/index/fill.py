@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from types import SimpleNamespace
 from typing import Any, cast
 
 import orjson
@@ -28,12 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
-from aggregator.index.clustering import KEY, RECORD, xml_if_no_fields
-from aggregator.index.documents import RawCopy, docs_from_rows, prepare_many, raw_cluster_doc
+from aggregator.index.clustering import KEY, RECORD, keys_of, xml_if_no_fields
+from aggregator.index.documents import RawCopy, prepare_many, raw_cluster_doc
 from aggregator.index.model import IndexDoc, SearchBackend
 from aggregator.normalize.cluster import cluster_blocks
-from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
-from aggregator.normalize.stored import fields_of, keys_from_json, normalize_stream, worker_pool
+from aggregator.normalize.match_keys import MatchKeys, block_keys
+from aggregator.normalize.stored import keys_from_json, normalize_stream, worker_pool
 from aggregator.store.db import connect, reader
 from aggregator.store.ingest import store_normalised
 from aggregator.store.models import Member, Source
@@ -48,16 +47,18 @@ _LIVE = RECORD.c.deleted.is_(False)
 
 
 @dataclass(slots=True)
-class Filled:
-    """What :func:`fill` did."""
+class SyncStats:
+    """What one sync, fill or rebuild did (``changes``: records read)."""
 
-    records: int = 0
+    changes: int = 0
     documents: int = 0
-    normalised: int = 0
+    removed: int = 0
     change_seq: int = 0
+    seconds: float = 0.0
+    normalised: int = 0  # records whose fields were missing and were normalised now
 
 
-def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) -> Filled:
+def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) -> SyncStats:
     """Recluster every live record and add every work to an empty ``backend``.
 
     Rows stored without fields (written before fields were stored) are normalised first,
@@ -72,7 +73,7 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) 
     ``PREPARE_FROM`` records up (``workers=0``: never); clustering then runs in another
     process meanwhile (:func:`_fill_overlapped`).
     """
-    done = Filled(normalised=store_missing_fields(engine, workers=workers))
+    done = SyncStats(normalised=store_missing_fields(engine, workers=workers))
     learn = getattr(backend, "learn_common", None)
     if learn is not None:  # before any document: they carry the common pairs
         learn(_sample(engine))
@@ -83,7 +84,7 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) 
         if prepare is not None and workers != 0 and live >= PREPARE_FROM and _shared(engine):
             return _fill_overlapped(engine, backend, prepare, done)
         plan = _plan(conn)
-    done.records = plan.records
+    done.changes = plan.records
     sizes = Counter(plan.mapping.values())
     # The store's clusters are written while the documents are built: SQLite and
     # PostgreSQL do most of that work without the GIL. A record changed meanwhile has a
@@ -99,7 +100,7 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) 
 
 
 def _fill_overlapped(engine: Engine, backend: SearchBackend,
-                     prepare: Callable[[IndexDoc], Any], done: Filled) -> Filled:
+                     prepare: Callable[[IndexDoc], Any], done: SyncStats) -> SyncStats:
     """:func:`fill` of a large store, clustering while indexing.
 
     Clustering (reading a million records' match keys and comparing them) runs in a
@@ -119,7 +120,7 @@ def _fill_overlapped(engine: Engine, backend: SearchBackend,
         logger.info("indexed %d records as works of their own in %.1fs", done.documents,
                     time.monotonic() - started)
         plan = planned.result()
-    done.records = plan.records
+    done.changes = plan.records
     logger.info("clustered: %d records in clusters of two or more, %d moved (%.1fs)",
                 len(plan.mapping), len(plan.moved), time.monotonic() - started)
     with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
@@ -132,7 +133,7 @@ def _fill_overlapped(engine: Engine, backend: SearchBackend,
         with connect(reader(engine)) as conn:
             for start in range(0, len(named), CHUNK):
                 cids = named[start:start + CHUNK]
-                docs = list(docs_from_rows(_members(conn, plan.mapping, members, cids)))
+                docs = _merged(conn, plan.mapping, [rid for cid in cids for rid in members[cid]])
                 backend.add(docs)  # replaces the document of each cluster's first record
                 backend.delete(str(cid) for cid in set(cids) - {int(d.id) for d in docs})
                 merged += len(docs)
@@ -142,23 +143,21 @@ def _fill_overlapped(engine: Engine, backend: SearchBackend,
     return done
 
 
-def _members(conn: Connection, mapping: dict[int, int], members: dict[int, list[int]],
-             cids: list[int]) -> list[Any]:
-    """The live rows of the records of clusters ``cids`` as ``docs_from_rows`` takes them
-    (ordered by cluster), each with the cluster ``mapping`` gives it."""
+def _merged(conn: Connection, mapping: dict[int, int], ids: list[int]) -> list[IndexDoc]:
+    """The documents of the clusters of records ``ids`` (each cluster as ``mapping``
+    gives it), from their live rows."""
     member, source = cast(Table, Member.__table__), cast(Table, Source.__table__)
-    ids = sorted(rid for cid in cids for rid in members[cid])
-    rows = conn.execute(select(RECORD.c.id, RECORD.c.metadata_prefix, xml_if_no_fields(),
-                               RECORD.c.fields, member.c.slug)
-                        .join(source, source.c.id == RECORD.c.source_id)
-                        .join(member, member.c.id == source.c.member_id)
-                        .where(RECORD.c.id.in_(ids), _LIVE)).all()
-    out = [SimpleNamespace(id=row.id, cluster_id=mapping[row.id],
-                           metadata_prefix=row.metadata_prefix,
-                           metadata_xml=row.metadata_xml, fields=row.fields, slug=row.slug)
-           for row in rows]
-    out.sort(key=lambda row: (row.cluster_id, row.id))
-    return out
+    copies: dict[int, list[RawCopy]] = {}
+    for row in conn.execute(select(RECORD.c.id, member.c.slug, RECORD.c.fields,
+                                   xml_if_no_fields(), RECORD.c.metadata_prefix)
+                            .join(source, source.c.id == RECORD.c.source_id)
+                            .join(member, member.c.id == source.c.member_id)
+                            .where(RECORD.c.id.in_(sorted(ids)), _LIVE)
+                            .order_by(RECORD.c.id)):
+        if row.fields is not None or row.metadata_xml:
+            copies.setdefault(mapping[row.id], []).append(
+                (row.id, row.slug, row.fields, row.metadata_xml, row.metadata_prefix))
+    return [raw_cluster_doc(cid, found) for cid, found in copies.items()]
 
 
 def _shared(engine: Engine) -> bool:
@@ -324,7 +323,7 @@ def _keys_by_id(conn: Connection, ids: set[int], live: int) -> dict[int, MatchKe
                                        RECORD.c.metadata_prefix, xml_if_no_fields(),
                                        RECORD.c.fields)
                                 .where(RECORD.c.id.in_(missing[start:start + CHUNK]))):
-            keys = _stored_keys(row)
+            keys = keys_of(row.metadata_prefix, row.metadata_xml, row.match_keys, row.fields)
             if keys is not None:
                 out[row.id] = keys
     return out
@@ -339,19 +338,9 @@ def _unkeyed(conn: Connection) -> Iterator[tuple[int, MatchKeys]]:
                                | RECORD.c.metadata_xml.is_not(None))
                         .execution_options(yield_per=2000))
     for row in rows:
-        keys = _stored_keys(row)
+        keys = keys_of(row.metadata_prefix, row.metadata_xml, row.match_keys, row.fields)
         if keys is not None and block_keys(keys):
             yield row.id, keys
-
-
-def _stored_keys(row: Any) -> MatchKeys | None:
-    """A record's match keys: stored, or from its stored fields or XML (rows written
-    before they were stored); ``None`` without metadata."""
-    if isinstance(row.match_keys, dict):
-        return keys_from_json(row.match_keys)
-    if row.fields is None and not row.metadata_xml:
-        return None
-    return match_keys(fields_of(row.fields, row.metadata_xml, row.metadata_prefix))
 
 
 def _write_clusters(engine: Engine, plan: _Clusters) -> None:

@@ -78,11 +78,10 @@ def save_common(folder: Path, common: frozenset[str]) -> None:
 
 def load_common(folder: Path) -> frozenset[str]:
     """The common words kept with the index in ``folder`` (none if it has none)."""
-    try:
+    try:  # none, or unreadable: phrases are still found, by positions
         words = json.loads((folder / COMMON_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return frozenset()
     except (OSError, ValueError):
-        return frozenset()  # an unreadable list: phrases are still found, by positions
-    return frozenset(w for w in words if isinstance(w, str)) if isinstance(words, list) \
-        else frozenset()
+        return frozenset()
+    if not isinstance(words, list):
+        return frozenset()
+    return frozenset(word for word in words if isinstance(word, str))

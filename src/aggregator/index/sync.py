@@ -7,7 +7,6 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from aggregator.errors import SearchError
 from aggregator.index.backends import open_backend
 from aggregator.index.clustering import RECORD, Change, assign, live_in
 from aggregator.index.documents import docs_from_rows
-from aggregator.index.fill import fill
+from aggregator.index.fill import SyncStats, fill
 from aggregator.index.model import SearchBackend
 from aggregator.store.db import connect, reader
 from aggregator.store.ingest import forget_normalised
@@ -26,18 +25,6 @@ from aggregator.store.ingest import forget_normalised
 logger = logging.getLogger(__name__)
 BATCH = 1000
 CURRENT = "CURRENT"  # names the live index folder; replaced atomically by a rebuild
-
-
-@dataclass(slots=True)
-class SyncStats:
-    """What one sync or rebuild did."""
-
-    changes: int = 0
-    documents: int = 0
-    removed: int = 0
-    change_seq: int = 0
-    seconds: float = 0.0
-    normalised: int = 0  # records whose fields were missing and were normalised now
 
 
 def _base(settings: Settings) -> Path:
@@ -136,8 +123,7 @@ def fill_index(engine: Engine, backend: SearchBackend, *,
     records stored without fields (default: one per CPU)."""
     done = fill(engine, backend, workers=workers)
     backend.commit({"change_seq": done.change_seq})
-    return SyncStats(changes=done.records, documents=done.documents,
-                     change_seq=done.change_seq, normalised=done.normalised)
+    return done
 
 
 def _swap(base: Path, name: str) -> None:

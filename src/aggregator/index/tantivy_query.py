@@ -64,9 +64,13 @@ class QueryTranslator:
         for option in options:
             if isinstance(option, Term):
                 words = self._analyzer.analyze(nfkc(option.text))
-                if len(words) > 1 and not (len(words) == 2 and pairs(words, self._common)):
+                if len(words) > 1 and not self._one_pair(words):
                     return True
         return False
+
+    def _one_pair(self, words: list[str]) -> bool:
+        """Whether ``words`` are two common words, looked up as one pair term."""
+        return len(words) == 2 and bool(pairs(words, self._common))
 
     def _clause(self, clause: Clause) -> tantivy.Query | None:
         if isinstance(clause, YearRange):
@@ -89,7 +93,7 @@ class QueryTranslator:
         for name in fields:
             if len(words) == 1:  # tantivy refuses (panics on) one-word phrases
                 sub = tantivy.Query.term_query(self._schema, name, words[0])
-            elif name in PAIR_FIELDS and len(words) == 2 and common_pairs:
+            elif name in PAIR_FIELDS and self._one_pair(words):
                 sub = tantivy.Query.term_query(self._schema, pair_field(name), common_pairs[0])
             else:
                 sub = tantivy.Query.phrase_query(self._schema, name, list(words))

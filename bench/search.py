@@ -8,6 +8,9 @@ the normalised fields are stored at ingest), then for each backend:
   * rebuilds the index from the stored fields (clustering + indexing), records/s;
   * with --from-xml, clears the stored fields and rebuilds again, so normalisation from
     the XML is part of the figure (the rebuild stores the fields it computed);
+  * for tantivy, the baseline: tantivy alone adding the very documents the rebuild made
+    (written to a file first, then fed to an empty index with the rebuild's writer), so
+    the rebuild's rate can be read against the engine's own limit on this machine;
   * runs a query mix — rare words, very common words, two-word phrases, each with and
     without filters, always counting the five facets — and prints p50/p95/p99 in ms.
 
@@ -24,28 +27,34 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import random
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 from xml.sax.saxutils import escape
 
-from sqlalchemy import update
+from sqlalchemy import Table, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aggregator.config import load_settings
 from aggregator.errors import SearchTimeout
 from aggregator.index.clustering import RECORD
+from aggregator.index.documents import docs_from_rows
 from aggregator.index.model import SearchQuery
 from aggregator.index.sync import open_index, rebuild_index
+from aggregator.index.tantivy_backend import TantivyBackend
 from aggregator.records import HarvestedRecord
 from aggregator.store import catalog, runs
 from aggregator.store.db import connect, init_schema, make_engine
 from aggregator.store.ingest import PageWrite, write_page
+from aggregator.store.models import Member, Source
 
 SYLLABLES = ("ba", "ka", "ra", "ma", "sa", "ta", "na", "pa", "la", "da", "ri", "ti", "ni",
              "gu", "ju", "su", "to", "no", "wi", "ya", "an", "ang", "ar", "in", "un")
@@ -166,6 +175,48 @@ def rebuild(engine: Engine, settings: object, label: str) -> None:
           f"from XML); peak RSS {peak_mb():,} MB", flush=True)
 
 
+def engine_alone(engine: Engine, settings: object) -> None:
+    """Time tantivy alone on the works of the index just built: their documents are
+    prepared and written to a file untimed, then added to an empty index, committed and
+    merged, as the rebuild's writer does."""
+    built = cast(TantivyBackend, open_index(settings, create=False))  # type: ignore[arg-type]
+    prepare = built.prepare  # with its common words: the same pairs
+    built.close()
+    member, source = Member.__table__, Source.__table__
+    assert isinstance(member, Table) and isinstance(source, Table)
+    with tempfile.TemporaryDirectory() as tmp, connect(engine) as conn:
+        path = Path(tmp) / "documents.jsonl"
+        rows = conn.execute(select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
+                                   RECORD.c.metadata_xml, RECORD.c.fields, member.c.slug)
+                            .join(source, source.c.id == RECORD.c.source_id)
+                            .join(member, member.c.id == source.c.member_id)
+                            .where(RECORD.c.deleted.is_(False))
+                            .order_by(RECORD.c.cluster_id, RECORD.c.id)
+                            .execution_options(yield_per=2000))
+        works, records = 0, 0
+
+        def counted(rows: Iterable[Any]) -> Iterator[Any]:
+            nonlocal records
+            for row in rows:
+                records += 1
+                yield row
+
+        with path.open("w", encoding="utf-8") as out:
+            for doc in docs_from_rows(counted(rows)):
+                out.write(prepare(doc) + "\n")
+                works += 1
+        backend = TantivyBackend(Path(tmp) / "index")
+        started = time.perf_counter()
+        with path.open(encoding="utf-8") as lines:
+            while chunk := [line.rstrip("\n") for line in itertools.islice(lines, 1000)]:
+                backend.add_prepared(chunk)
+        backend.commit({})
+        backend.close()  # waits for the merges, as the rebuild does
+        took = time.perf_counter() - started
+    print(f"tantivy  baseline, tantivy alone adding the same {works:,} documents: {took:.1f}s "
+          f"= {records / took:,.0f} records/s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -211,6 +262,8 @@ def main() -> None:
                 rebuild(engine, chosen, f"{name:8} rebuild from stored fields")
                 if args.keep:
                     marker.touch()
+                if name == "tantivy":
+                    engine_alone(engine, chosen)
             if args.from_xml:
                 with connect(engine) as conn:
                     conn.execute(update(RECORD).values(fields=None, match_keys=None))

@@ -390,6 +390,15 @@ def test_ascii_words_as_the_analyzer_gives_them(text: str) -> None:
     assert [w for w in expected if len(w) < tantivy_backend.LONG_WORD] == indexed
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=120)
+       | st.text(alphabet=st.sampled_from("aZ9 _-.\u00e9\u00c5\u2163"), max_size=30))
+def test_sort_keys_of_ascii_titles_as_the_shared_sort_title(title: str) -> None:
+    from aggregator.index.backends import sort_title
+
+    assert tantivy_backend._sort_key(title) == sort_title(title)
+
+
 def test_pairs_skip_rare_words_and_value_boundaries() -> None:
     from aggregator.index.pairs import pairs
 

@@ -317,8 +317,10 @@ class Prepared(Collect):
         self.add(prepared, fresh=True)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_documents_built_in_a_worker_process_match_in_process(
-        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        workers: int) -> None:
     from aggregator.index.tantivy_backend import TantivyBackend
     from aggregator.store.db import init_schema
 
@@ -329,6 +331,7 @@ def test_documents_built_in_a_worker_process_match_in_process(
     fill(engine, here, workers=0)  # type: ignore[arg-type]
     monkeypatch.setattr("aggregator.index.fill.PREPARE_FROM", 1)
     monkeypatch.setattr("aggregator.index.fill.CHUNK", 1)  # several tasks in flight
+    monkeypatch.setattr("aggregator.index.fill.DOC_WORKERS", workers)
     there = Prepared()
     assert fill(engine, there).documents == 3  # type: ignore[arg-type]
     assert there.docs == here.docs and len(here.docs) == 3

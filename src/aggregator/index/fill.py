@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections import Counter, deque
@@ -42,7 +43,11 @@ CHUNK = 1000  # rows normalised per task, and per write
 POOL_FROM = 5000  # fewer rows without fields than this are normalised in this process
 SAMPLE = 5000  # records read to learn the common words (index/pairs.py)
 PREPARE_FROM = 20_000  # fewer records than this: documents are built in this process
-_AHEAD = 4  # chunks of documents being built in the worker process
+_AHEAD = 4  # chunks of documents being built by each worker process
+# Worker processes building documents: one on two cores, where tantivy's indexing threads
+# and the clusterer need the rest (a second one gained nothing there), half the cores on
+# larger machines, up to four.
+DOC_WORKERS = max(1, min(4, (os.cpu_count() or 2) // 2))
 _LIVE = RECORD.c.deleted.is_(False)
 
 
@@ -407,13 +412,13 @@ def _clusters(engine: Engine, mapping: dict[int, int],
 
 def _prepared(clusters: Iterator[tuple[int, list[RawCopy]]],
               prepare: Callable[[IndexDoc], Any]) -> Iterator[list[Any]]:
-    """Documents built by ``prepare`` in one worker process, a chunk of clusters per
-    task, a few tasks ahead, in order."""
+    """Documents built by ``prepare`` in DOC_WORKERS worker processes, a chunk of clusters
+    per task, a few tasks ahead, in order."""
     pending: deque[Future[list[Any]]] = deque()
-    with worker_pool(1) as pool:
+    with worker_pool(DOC_WORKERS) as pool:
         while chunk := list(islice(clusters, CHUNK)):
             pending.append(pool.submit(prepare_many, prepare, chunk))
-            if len(pending) >= _AHEAD:
+            if len(pending) >= _AHEAD * DOC_WORKERS:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

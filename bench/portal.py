@@ -124,7 +124,7 @@ def query_args(query: SearchQuery) -> dict[str, str]:
 def search_mix() -> list[dict[str, str]]:
     """bench/search.py's query mix as query-string arguments."""
     words = vocabulary(20_000, random.Random(7))
-    return [query_args(q) for q in query_mix(words, random.Random(11))]
+    return [query_args(query) for _, query in query_mix(words, random.Random(11))]
 
 
 def in_process_baseline(folder: Path, mix: list[dict[str, str]]) -> list[float]:

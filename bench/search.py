@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any, cast
 from xml.sax.saxutils import escape
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aggregator.config import load_settings
 from aggregator.errors import SearchTimeout
-from aggregator.index.clustering import RECORD
+from aggregator.index.clustering import RECORD, live_rows
 from aggregator.index.documents import docs_from_rows
 from aggregator.index.model import SearchQuery
 from aggregator.index.sync import open_index, rebuild_index
@@ -54,7 +54,6 @@ from aggregator.records import HarvestedRecord
 from aggregator.store import catalog, runs
 from aggregator.store.db import connect, init_schema, make_engine
 from aggregator.store.ingest import PageWrite, write_page
-from aggregator.store.models import Member, Source
 
 SYLLABLES = ("ba", "ka", "ra", "ma", "sa", "ta", "na", "pa", "la", "da", "ri", "ti", "ni",
              "gu", "ju", "su", "to", "no", "wi", "ya", "an", "ang", "ar", "in", "un")
@@ -190,17 +189,9 @@ def engine_alone(engine: Engine, settings: object) -> None:
     built = cast(TantivyBackend, open_index(settings, create=False))  # type: ignore[arg-type]
     prepare = built.prepare  # with its common words: the same pairs
     built.close()
-    member, source = Member.__table__, Source.__table__
-    assert isinstance(member, Table) and isinstance(source, Table)
     with tempfile.TemporaryDirectory() as tmp, connect(engine) as conn:
         path = Path(tmp) / "documents.jsonl"
-        rows = conn.execute(select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
-                                   RECORD.c.metadata_xml, RECORD.c.fields, member.c.slug)
-                            .join(source, source.c.id == RECORD.c.source_id)
-                            .join(member, member.c.id == source.c.member_id)
-                            .where(RECORD.c.deleted.is_(False))
-                            .order_by(RECORD.c.cluster_id, RECORD.c.id)
-                            .execution_options(yield_per=2000))
+        rows = conn.execute(live_rows().execution_options(yield_per=2000))
         works, records = 0, 0
 
         def counted(rows: Iterable[Any]) -> Iterator[Any]:

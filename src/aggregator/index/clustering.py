@@ -9,8 +9,8 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Select,
     Table,
-    and_,
     bindparam,
     case,
     delete,
@@ -207,23 +207,28 @@ def _write(conn: Connection, pool: _Candidates, batch_keys: dict[int, MatchKeys]
     return set(final.values()) | set(pool.renames) | set(pool.renames.values())
 
 
-def live_in(conn: Connection, cluster_ids: Iterable[int]) -> list[Any]:
-    """Live records of the given clusters (id, cluster_id, metadata_prefix, metadata_xml,
-    fields, slug), ordered by cluster; the XML only where no fields are stored."""
+def live_rows() -> Select[Any]:
+    """The live records (id, cluster_id, metadata_prefix, metadata_xml, fields, slug),
+    ordered by cluster, as :func:`~aggregator.index.documents.docs_from_rows` takes them;
+    the XML only where no fields are stored."""
     from aggregator.store.models import Member, Source
 
     member, source = cast(Table, Member.__table__), cast(Table, Source.__table__)
+    return (select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
+                   xml_if_no_fields(), RECORD.c.fields, member.c.slug)
+            .join(source, source.c.id == RECORD.c.source_id)
+            .join(member, member.c.id == source.c.member_id)
+            .where(RECORD.c.deleted.is_(False))
+            .order_by(RECORD.c.cluster_id, RECORD.c.id))
+
+
+def live_in(conn: Connection, cluster_ids: Iterable[int]) -> list[Any]:
+    """:func:`live_rows` of the given clusters."""
     ids = sorted(set(cluster_ids))
     out: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
         out.extend(conn.execute(
-            select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
-                   xml_if_no_fields(), RECORD.c.fields, member.c.slug)
-            .join(source, source.c.id == RECORD.c.source_id)
-            .join(member, member.c.id == source.c.member_id)
-            .where(and_(RECORD.c.cluster_id.in_(ids[start:start + _CHUNK]),
-                        RECORD.c.deleted.is_(False)))
-            .order_by(RECORD.c.cluster_id, RECORD.c.id)).all())
+            live_rows().where(RECORD.c.cluster_id.in_(ids[start:start + _CHUNK]))).all())
     return out
 
 

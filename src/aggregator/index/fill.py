@@ -6,10 +6,11 @@ import logging
 import os
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any, cast
 
@@ -33,7 +34,12 @@ from aggregator.index.documents import RawCopy, prepare_many, raw_cluster_doc
 from aggregator.index.model import IndexDoc, SearchBackend
 from aggregator.normalize.cluster import cluster_blocks
 from aggregator.normalize.match_keys import MatchKeys, block_keys
-from aggregator.normalize.stored import keys_from_json, normalize_stream, worker_pool
+from aggregator.normalize.stored import (
+    in_order,
+    keys_from_json,
+    normalize_stream,
+    worker_pool,
+)
 from aggregator.store.db import connect, reader
 from aggregator.store.ingest import store_normalised
 from aggregator.store.models import Member, Source
@@ -414,11 +420,7 @@ def _prepared(clusters: Iterator[tuple[int, list[RawCopy]]],
               prepare: Callable[[IndexDoc], Any]) -> Iterator[list[Any]]:
     """Documents built by ``prepare`` in DOC_WORKERS worker processes, a chunk of clusters
     per task, a few tasks ahead, in order."""
-    pending: deque[Future[list[Any]]] = deque()
+    chunks = iter(lambda: list(islice(clusters, CHUNK)), [])
     with worker_pool(DOC_WORKERS) as pool:
-        while chunk := list(islice(clusters, CHUNK)):
-            pending.append(pool.submit(prepare_many, prepare, chunk))
-            if len(pending) >= _AHEAD * DOC_WORKERS:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from in_order(pool, partial(prepare_many, prepare), chunks,
+                            ahead=_AHEAD * DOC_WORKERS)

@@ -7,8 +7,8 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
@@ -16,13 +16,14 @@ from aggregator.normalize import normalize
 from aggregator.normalize.fields import Fields
 from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
 
-__all__ = ["Stored", "fields_of", "keys_from_json", "keys_to_json", "normalize_many",
-           "normalize_stream", "stored_form", "worker_pool"]
+__all__ = ["Stored", "fields_of", "in_order", "keys_from_json", "keys_to_json",
+           "normalize_many", "normalize_stream", "stored_form", "worker_pool"]
 
 # (fields JSON text, match keys JSON text, block keys), or None for a record without
 # metadata. The block keys go to ``record_key`` with the record (see store/ingest.py).
 Stored = tuple[str, str, tuple[str, ...]] | None
 T = TypeVar("T")
+R = TypeVar("R")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 
 
@@ -108,16 +109,29 @@ def normalize_stream(chunks: Iterable[tuple[T, Sequence[tuple[bytes | None, str]
         for tag, items in chunks:
             yield tag, normalize_many(items)
         return
-    pending: deque[tuple[T, Future[list[Stored]]]] = deque()
-    with worker_pool(count) as pool:
+    tags: deque[T] = deque()  # of the chunks handed out and not yet given back
+
+    def work() -> Iterator[list[tuple[bytes | None, str]]]:
         for tag, items in chunks:
-            pending.append((tag, pool.submit(normalize_many, list(items))))
-            if len(pending) >= 2 * count:
-                done_tag, future = pending.popleft()
-                yield done_tag, future.result()
-        while pending:
-            done_tag, future = pending.popleft()
-            yield done_tag, future.result()
+            tags.append(tag)
+            yield list(items)
+
+    with worker_pool(count) as pool:
+        for results in in_order(pool, normalize_many, work(), ahead=2 * count):
+            yield tags.popleft(), results
+
+
+def in_order(pool: Executor, function: Callable[[T], R], tasks: Iterable[T], *,
+             ahead: int) -> Iterator[R]:
+    """``function`` of each task, run in ``pool`` with up to ``ahead`` tasks submitted
+    and not yet given back, the results in the tasks' order."""
+    pending: deque[Future[R]] = deque()
+    for task in tasks:
+        pending.append(pool.submit(function, task))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 class Ahead:

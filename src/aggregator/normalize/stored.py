@@ -77,10 +77,12 @@ def fields_of(stored: object, metadata_xml: bytes | None, metadata_prefix: str) 
     return normalize(metadata_xml, metadata_prefix)
 
 
-def _watch_parent() -> None:
-    """Worker initialiser: exit when the process that started us is gone (a SIGKILLed
-    harvest must not leave its worker behind; the pool's queues never report it)."""
-    parent = os.getppid()
+def _watch_parent(parent: int) -> None:
+    """Worker initialiser: exit when the process that started us (``parent``) is gone
+    (a SIGKILLed harvest must not leave its worker behind; the pool's queues never
+    report it). The parent's id comes from the parent: a worker still starting when the
+    parent is killed would otherwise read the id of the process it was handed to, and
+    wait for ever."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -93,7 +95,7 @@ def _watch_parent() -> None:
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """Spawned (never forked: the caller may run threads) workers that die with us."""
     return ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                               initializer=_watch_parent)
+                               initializer=_watch_parent, initargs=(os.getpid(),))
 
 
 def normalize_stream(chunks: Iterable[tuple[T, Sequence[tuple[bytes | None, str]]]], *,

@@ -259,6 +259,44 @@ def test_change_seq_is_unique_and_follows_the_writes(engine: Engine) -> None:
     assert counter(engine) == before and rows(engine, sid)["r7"].change_seq == max(seqs)
 
 
+def test_change_times_never_go_back_even_when_the_clock_does(engine: Engine) -> None:
+    """The change clock: each write takes max(latest change time, now), so change times
+    follow change_seq (the OAI feed turns from/until into change_seq bounds)."""
+    sid = new_source(engine)
+    run = runs.start_run(engine, sid, "full", "me")
+    write_page(engine, page(sid, run, [rec("a")]))
+    ahead = utcnow() + timedelta(hours=3)  # a writer whose clock ran ahead
+    with engine.begin() as conn:
+        conn.execute(update(ChangeCounter).values(changed_at=ahead))
+    write_page(engine, page(sid, run, [rec("b"), rec("c")]))
+    write_page(engine, page(sid, run, [rec("a", body="new")]))
+    stored = sorted(rows(engine, sid).values(), key=lambda r: r.change_seq)
+    times = [r.last_changed.replace(tzinfo=None) for r in stored]
+    assert [r.identifier for r in stored] == ["b", "c", "a"]
+    assert times == sorted(times)
+    assert all(t >= ahead.replace(tzinfo=None) for t in times)
+
+
+def test_tombstones_keep_their_type_and_sets(engine: Engine) -> None:
+    dc = (b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+          b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title>'
+          b"<dc:type>%s</dc:type></oai_dc:dc>")
+    sid = new_source(engine)
+    run = runs.start_run(engine, sid, "full", "me")
+    book = HarvestedRecord("b", "2024-01-01", False, ("s1",), dc % b"Skripsi")
+    write_page(engine, page(sid, run, [book, HarvestedRecord("x", "2024-01-01", False, (),
+                                                             dc % b"Buku")]))
+    assert {i: r.work_type for i, r in rows(engine, sid).items()} == {"b": "Thesis",
+                                                                     "x": "Book"}
+    write_page(engine, page(sid, run, [rec("b", deleted=True, sets=("s1",))]))
+    with session_scope(engine) as session:
+        catalog.remove_member(session, "lib")
+    after = rows(engine, sid)
+    assert after["b"].deleted and after["b"].work_type == "Thesis"
+    assert after["b"].set_specs == ["s1"]
+    assert after["x"].deleted and after["x"].work_type == "Book"
+
+
 def test_concurrent_writers_get_distinct_change_seqs(engine: Engine) -> None:
     sources = [new_source(engine, f"m{i}", f"https://m{i}.example/oai") for i in range(4)]
     failures: list[BaseException] = []

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aggregator.errors import ConfigError
 
 ENV_PREFIX = "AGGREGATOR_"
+# The oai-identifier scheme's repositoryIdentifier: a domain name.
+REPOSITORY_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+")
+FALLBACK_ROOT = "http://127.0.0.1:8000"
+FALLBACK_REPOSITORY_ID = "aggregator.invalid"
 CONFIG_ENV = "AGGREGATOR_CONFIG"
 
 
@@ -33,11 +39,19 @@ class Settings:
         "", "SQLAlchemy URL of the store; empty means SQLite in data_dir "
             "(e.g. postgresql+psycopg://user@host/db).")
     network_name: str = _setting("Union catalogue", "Name of the library network.")
+    base_url: str = _setting(
+        "", "Public root URL of the portal (e.g. https://katalog.example.id), the one source of "
+            "every absolute URL the site writes, the OAI feed's baseURL included; empty means "
+            "the address `aggregator serve` listens on.")
     network_description: str = _setting(
         "", "One or two sentences about the network, shown on the portal's home and about "
             "pages (a generic sentence when empty).")
+    network_logo: str = _setting(
+        "", "http(s) URL of the network's logo, announced in the OAI feed's Identify "
+            "(branding) when set.")
     contact_email: str = _setting(
-        "", "Contact address sent in the User-Agent so repository managers can reach you.")
+        "", "Contact address sent in the User-Agent so repository managers can reach you, "
+            "and the OAI feed's adminEmail.")
     user_agent: str = _setting(
         "aggregator/0.1 (OAI-PMH union catalogue harvester)",
         "User-Agent sent with every request (the contact is appended).")
@@ -88,6 +102,18 @@ class Settings:
     search_rate_limit: int = _setting(
         120, "Searches (pages, API, suggestions, result exports) one client address may run "
              "per minute in each portal process; 0 disables the limit.")
+    oai_repository_id: str = _setting(
+        "", "Repository identifier of the OAI feed, a domain name (e.g. katalog.example.id) "
+            "that is part of every record's identifier, so never change it once harvested; "
+            "empty means the host of base_url when it is a domain name.")
+    oai_token_secret: str = _setting(
+        "", "Secret that signs the OAI feed's resumption tokens; empty means one generated "
+            "once into oai-token-secret under data_dir (set it when several machines serve "
+            "the feed).")
+    oai_page_size: int = _setting(
+        100, "Records (or headers) per page of the OAI feed's lists (1-500).")
+    oai_token_hours: int = _setting(
+        48, "Hours a resumption token of the OAI feed stays valid (at least 24).")
     log_level: str = _setting(
         "WARNING", "Logging level (DEBUG, INFO, WARNING, ERROR); INFO adds one line per harvest.")
 
@@ -107,6 +133,21 @@ class Settings:
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """``allow_networks`` parsed into network objects."""
         return tuple(ipaddress.ip_network(n, strict=False) for n in self.allow_networks)
+
+    @property
+    def public_root(self) -> str:
+        """The portal's public root URL without a trailing slash (``base_url``, or the
+        address a local server answers on when it is unset)."""
+        return (self.base_url or FALLBACK_ROOT).rstrip("/")
+
+    @property
+    def repository_id(self) -> str:
+        """The OAI feed's repository identifier: the setting, else the host of the
+        public root when it is a domain name, else ``aggregator.invalid``."""
+        if self.oai_repository_id:
+            return self.oai_repository_id
+        host = urlsplit(self.public_root).hostname or ""
+        return host if REPOSITORY_ID.fullmatch(host) else FALLBACK_REPOSITORY_ID
 
     @property
     def full_user_agent(self) -> str:
@@ -156,6 +197,19 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
         raise ConfigError(f"setting {name!r}: bad value {raw!r} ({exc or 'wrong type'})") from exc
 
 
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not any(ch.isspace() for ch in value))
+
+
+def _is_root_url(value: str) -> bool:
+    """An http(s) URL with a host and neither query nor fragment (a path prefix is
+    allowed, for a portal served under one)."""
+    parts = urlsplit(value)
+    return _is_http_url(value) and not parts.query and not parts.fragment
+
+
 def _fail() -> Any:
     raise TypeError("wrong type")
 
@@ -182,6 +236,12 @@ def _validate(settings: Settings) -> Settings:
         ("empty_pages_limit", settings.empty_pages_limit >= 1),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}),
         ("search_backend", settings.search_backend in {"tantivy", "whoosh"}),
+        ("oai_page_size", 1 <= settings.oai_page_size <= 500),
+        ("oai_token_hours", 24 <= settings.oai_token_hours <= 24 * 365),
+        ("base_url", not settings.base_url or _is_root_url(settings.base_url)),
+        ("network_logo", not settings.network_logo or _is_http_url(settings.network_logo)),
+        ("oai_repository_id", not settings.oai_repository_id
+         or bool(REPOSITORY_ID.fullmatch(settings.oai_repository_id))),
     ]
     for name, ok in checks:
         if not ok:

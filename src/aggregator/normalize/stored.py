@@ -19,9 +19,10 @@ from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
 __all__ = ["Stored", "fields_of", "in_order", "keys_from_json", "keys_to_json",
            "normalize_many", "normalize_stream", "stored_form", "worker_pool"]
 
-# (fields JSON text, match keys JSON text, block keys), or None for a record without
-# metadata. The block keys go to ``record_key`` with the record (see store/ingest.py).
-Stored = tuple[str, str, tuple[str, ...]] | None
+# (fields JSON text, match keys JSON text, block keys, type), or None for a record
+# without metadata. The block keys go to ``record_key`` with the record, the type to
+# ``record.work_type`` (see store/ingest.py).
+Stored = tuple[str, str, tuple[str, ...], str | None] | None
 T = TypeVar("T")
 R = TypeVar("R")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
@@ -46,14 +47,14 @@ def keys_from_json(data: dict[str, Any]) -> MatchKeys:
 
 def stored_form(metadata_xml: bytes | None, metadata_prefix: str) -> Stored:
     """Normalise one record's metadata into the JSON texts of ``record.fields`` and
-    ``record.match_keys`` and its block keys (the rows of ``record_key``); ``None`` when
-    there is no metadata to normalise."""
+    ``record.match_keys``, its block keys (the rows of ``record_key``) and its type;
+    ``None`` when there is no metadata to normalise."""
     if not metadata_xml:
         return None
     fields = normalize(metadata_xml, metadata_prefix)
     keys = match_keys(fields)
     return (_ENCODER.encode(fields.as_json()), _ENCODER.encode(keys_to_json(keys)),
-            block_keys(keys))
+            block_keys(keys), fields.type)
 
 
 def normalize_many(items: Sequence[tuple[bytes | None, str]]) -> list[Stored]:

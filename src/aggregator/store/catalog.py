@@ -161,7 +161,7 @@ def remove_member(session: Session, slug: str) -> int:
         .join(Source, Source.id == Record.source_id)
         .where(Source.member_id == member.id, ~Record.deleted)
         .order_by(Record.id)).all()
-    return tombstone_rows(conn, rows, utcnow())
+    return tombstone_rows(conn, rows)
 
 
 def add_source(session: Session, member_slug: str, base_url: str,

@@ -12,12 +12,14 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
     Engine,
     Integer,
     String,
     Table,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -54,15 +56,22 @@ _UPDATE_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("_id"))
 _BULK_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("p_id"))
 _WRITTEN = ("datestamp", "deleted", "set_specs", "metadata_prefix", "metadata_xml",
             "fields", "match_keys", "content_hash", "change_seq", "last_changed")
+# A tombstone keeps the type its record had, so it stays in the feed's type: set.
+_KEEP_TYPE = {"work_type": case((bindparam("p_deleted", type_=Boolean), RECORD.c.work_type),
+                                else_=bindparam("p_work_type"))}
 _BULK: dict[str, Any] = {
     "insert": insert(RECORD).inline().values({
         c: bindparam(f"p_{c}") for c in (*_WRITTEN, "id", "cluster_id", "source_id",
-                                         "identifier", "first_seen", "last_seen_pass")}),
-    "update": _BULK_BY_ID.values({c: bindparam(f"p_{c}") for c in _WRITTEN}),
-    "update+pass": _BULK_BY_ID.values({c: bindparam(f"p_{c}")
-                                       for c in (*_WRITTEN, "last_seen_pass")}),
+                                         "identifier", "first_seen", "last_seen_pass",
+                                         "work_type")}),
+    "update": _BULK_BY_ID.values({**{c: bindparam(f"p_{c}") for c in _WRITTEN},
+                                  **_KEEP_TYPE}),
+    "update+pass": _BULK_BY_ID.values({**{c: bindparam(f"p_{c}")
+                                          for c in (*_WRITTEN, "last_seen_pass")},
+                                       **_KEEP_TYPE}),
     "normalised": _BULK_BY_ID.values(fields=bindparam("p_fields"),
-                                     match_keys=bindparam("p_match_keys")),
+                                     match_keys=bindparam("p_match_keys"),
+                                     work_type=bindparam("p_work_type")),
     "key": insert(KEY).values(key=bindparam("p_key"), record_id=bindparam("p_record_id")),
 }
 _DROP_KEYS = delete(KEY).where(KEY.c.record_id.in_(bindparam("ids", expanding=True)))
@@ -72,9 +81,21 @@ _COMPILED: dict[tuple[str, type, str], tuple[str, Callable[[dict[str, Any]], Any
 # The per-page statements, built once so a page costs no statement construction.
 _SEEN = (update(RECORD).where(RECORD.c.id.in_(bindparam("ids", expanding=True)))
          .values(last_seen_pass=bindparam("seen", type_=Integer)))
-_NEXT_SEQ = (update(_COUNTER).where(_COUNTER.c.id == 1)
-             .values(value=_COUNTER.c.value + bindparam("n", type_=BigInteger))
-             .returning(_COUNTER.c.value))
+# The change clock never goes back: each change takes max(last change time, now) while
+# it holds the counter's lock, so change times follow change_seq (the OAI feed relies on
+# it). PostgreSQL reads the database server's clock, the same for every machine.
+_NOW = bindparam("now", type_=_COUNTER.c.changed_at.type)
+_NEXT_SEQ = {
+    "postgresql": (update(_COUNTER).where(_COUNTER.c.id == 1)
+                   .values(value=_COUNTER.c.value + bindparam("n", type_=BigInteger),
+                           changed_at=func.greatest(_COUNTER.c.changed_at,
+                                                    func.clock_timestamp()))
+                   .returning(_COUNTER.c.value, _COUNTER.c.changed_at)),
+    "sqlite": (update(_COUNTER).where(_COUNTER.c.id == 1)
+               .values(value=_COUNTER.c.value + bindparam("n", type_=BigInteger),
+                       changed_at=func.max(func.coalesce(_COUNTER.c.changed_at, _NOW), _NOW))
+               .returning(_COUNTER.c.value, _COUNTER.c.changed_at)),
+}
 _EXISTING = select(RECORD.c.id, RECORD.c.identifier, RECORD.c.deleted, RECORD.c.content_hash,
                    RECORD.c.datestamp, RECORD.c.last_seen_pass).where(
     RECORD.c.source_id == bindparam("sid"),
@@ -159,16 +180,24 @@ def content_hash(prefix: str, deleted: bool, set_specs: Iterable[str],
     return digest.hexdigest()
 
 
-def allocate_seq(conn: Connection, count: int) -> int:
-    """Reserve ``count`` consecutive ``change_seq`` values and return the first.
+def allocate_seq(conn: Connection, count: int) -> tuple[int, datetime]:
+    """Reserve ``count`` consecutive ``change_seq`` values and the changes' time.
 
     The counter row stays locked until the transaction ends, which in PostgreSQL also
-    makes transactions holding lower numbers commit first.
+    makes transactions holding lower numbers commit first. The time is the change
+    clock's next reading (never earlier than any change before), in UTC.
+
+    Returns:
+        The first of the values, and the time to record as the changes' ``last_changed``.
     """
-    last = conn.scalar(_NEXT_SEQ, {"n": count})
-    if last is None:
+    stmt = _NEXT_SEQ["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    row = conn.execute(stmt, {"n": count, "now": utcnow()}).first()
+    if row is None:
         raise StoreError("the change counter row is missing: run `aggregator init`")
-    return int(last) - count + 1
+    last, when = row
+    if when.tzinfo is None:  # SQLite keeps naive UTC
+        when = when.replace(tzinfo=UTC)
+    return int(last) - count + 1, when
 
 
 def allocate_ids(conn: Connection, count: int) -> list[int]:
@@ -266,11 +295,11 @@ def _kind(rec: HarvestedRecord, digest: str, row: Any) -> str:
 
 
 def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str]) -> None:
-    now = _db_time(conn, utcnow())
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     keyed: list[tuple[int, Stored]] = []
-    seq = allocate_seq(conn, len(plan.changes)) if plan.changes else 0
+    seq, when = allocate_seq(conn, len(plan.changes)) if plan.changes else (0, utcnow())
+    now = _db_time(conn, when)
     fresh = sum(1 for change in plan.changes if change[2] is None)
     new_ids = iter(allocate_ids(conn, fresh) if fresh else ())
     specs_json: dict[tuple[str, ...], str] = {}  # pages repeat a handful of set lists
@@ -287,6 +316,7 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
             "p_metadata_prefix": page.metadata_prefix, "p_metadata_xml": xml,
             "p_fields": stored[0] if stored else None,
             "p_match_keys": stored[1] if stored else None,
+            "p_work_type": stored[3] if stored else None,
             "p_content_hash": digest, "p_change_seq": seq + offset, "p_last_changed": now,
             "p_last_seen_pass": page.seen_pass,
         }
@@ -314,8 +344,8 @@ def store_normalised(conn: Connection, rows: Iterable[tuple[int, Stored]]) -> in
     """Store the fields and match keys computed for existing records (record id,
     :func:`~aggregator.normalize.stored.stored_form`); returns how many were written."""
     found = [(rid, stored) for rid, stored in rows if stored is not None]
-    params = [{"p_id": rid, "p_fields": stored[0], "p_match_keys": stored[1]}
-              for rid, stored in found]
+    params = [{"p_id": rid, "p_fields": stored[0], "p_match_keys": stored[1],
+               "p_work_type": stored[3]} for rid, stored in found]
     if params:
         _executemany(conn, "normalised", params)
         write_keys(conn, found, replace=[rid for rid, _ in found])
@@ -380,20 +410,20 @@ def _add_to_run(conn: Connection, page: PageWrite, stats: PageStats) -> None:
                      .values(warnings=merge_notices(current or [], page.notices)))
 
 
-def tombstone_rows(conn: Connection, rows: Sequence[Any], now: datetime) -> int:
-    """Turn live records into tombstones, each with a fresh ``change_seq``.
+def tombstone_rows(conn: Connection, rows: Sequence[Any]) -> int:
+    """Turn live records into tombstones, each with a fresh ``change_seq`` (their type
+    and set specs stay, so they remain in their sets).
 
     Args:
         conn: a connection inside the caller's transaction.
         rows: rows with ``id``, ``metadata_prefix`` and ``set_specs`` columns.
-        now: the change time to record.
 
     Returns:
         How many records were tombstoned.
     """
     if not rows:
         return 0
-    seq = allocate_seq(conn, len(rows))
+    seq, now = allocate_seq(conn, len(rows))
     params = [{"_id": row.id, "deleted": True, "metadata_xml": None, "fields": None,
                "match_keys": None, "change_seq": seq + i,
                "last_changed": now,
@@ -432,7 +462,7 @@ def reconcile(engine: Engine, source_id: int, run_id: int, seen_pass: int,
                 f"more than the {max_share:.0%} allowed")
         conn.execute(update(_RUN).where(_RUN.c.id == run_id)
                      .values(deleted=_RUN.c.deleted + len(vanished)))
-        tombstone_rows(conn, vanished, utcnow())
+        tombstone_rows(conn, vanished)
     message = (f"tombstoned {len(vanished)} of {live} records ({share:.0%})"
                if vanished else "no record vanished")
     return ReconcileResult(len(vanished), live, True, message)

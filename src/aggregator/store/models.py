@@ -90,6 +90,10 @@ class Source(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # The member's own setSpecs used by its records, with their setName when known
+    set_names: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sets_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     member: Mapped[Member] = relationship(back_populates="sources")
@@ -109,6 +113,10 @@ class Record(Base):
         Index("ix_record_source_seen", "source_id", "last_seen_pass",
               sqlite_where=text("deleted = 0"), postgresql_where=text("NOT deleted")),
         Index("ix_record_cluster", "cluster_id"),
+        # The OAI feed: from/until become change_seq bounds; a member's set is paged by
+        # (source, change_seq).
+        Index("ix_record_last_changed", "last_changed"),
+        Index("ix_record_source_seq", "source_id", "change_seq"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -129,6 +137,10 @@ class Record(Base):
     match_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # for clustering
     # Fields.as_json() of metadata_xml, written with it; NULL in rows from before 0003
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Fields.type, kept when the record becomes a tombstone (the feed's type: sets)
+    work_type: Mapped[str | None] = mapped_column(String(32))
+    # The <provenance> originDescription an upstream aggregator sent with the record
+    provenance_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class RecordKey(Base):
@@ -172,12 +184,17 @@ class HarvestRun(Base):
 
 
 class ChangeCounter(Base):
-    """A single row handing out ``change_seq`` values; its row lock orders commits."""
+    """A single row handing out ``change_seq`` values; its row lock orders commits.
+
+    ``changed_at`` is the change clock: the time given to the latest change, which
+    never goes back (see :func:`aggregator.store.ingest.allocate_seq`).
+    """
 
     __tablename__ = "change_counter"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 MEMBER_KINDS = ("public", "university", "school", "special")

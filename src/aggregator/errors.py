@@ -14,6 +14,8 @@ are values, never exceptions.
     │   └── SchemaMissing           `aggregator init` has not been run
     ├── SearchError                 the search index cannot answer (missing, corrupt)
     │   └── SearchTimeout           a query ran past the time limit
+    ├── OAIRequestError             a request to an OAI-PMH provider of ours breaks the protocol
+    │                               (answered as ``<error code=...>`` with HTTP 200)
     └── HarvestError                a harvest step failed
         ├── FetchError              no usable HTTP answer (unreachable, timeout, TLS, HTTP status)
         │   ├── BlockedAddress      the URL or a redirect points at a forbidden network
@@ -54,6 +56,21 @@ class SearchError(AggregatorError):
 
 class SearchTimeout(SearchError):
     """A query ran past the search time limit (the portal answers 503)."""
+
+
+class OAIRequestError(AggregatorError):
+    """A request to one of our OAI-PMH providers (the feed, the demo's members) breaks
+    the protocol; the provider answers it as ``<error code=...>`` with HTTP 200.
+
+    Attributes:
+        code: the OAI-PMH error code (``badArgument``, ``badResumptionToken`` ...).
+        message: one human sentence.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class HarvestError(AggregatorError):

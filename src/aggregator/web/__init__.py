@@ -31,18 +31,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             rebuild.
     """
     settings = settings or load_settings()
+    engine = engine or make_engine(settings)
     app = Flask(__name__, template_folder=str(HERE / "templates"),
                 static_folder=str(HERE / "static"))
     app.config.update(JSON_SORT_KEYS=False, SEND_FILE_MAX_AGE_DEFAULT=3600)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, Portal(settings, engine or make_engine(settings), index))
+    install(app, Portal(settings, engine, index))
 
+    from aggregator.oai import views as oai
     from aggregator.web import api, exports, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    oai.init_app(app, settings, engine)
     i18n.init_app(app)
     display.init_app(app)
     security.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import re
 import urllib.error
@@ -192,6 +193,11 @@ def test_tokens_need_url_encoding(server: OAIServer) -> None:
     # sent raw, "+" turns into a space and the token is refused
     status, body = fetch(server, "verb=ListRecords&resumptionToken=" + token)
     assert status == 200 and error_code(etree.fromstring(body)) == "badResumptionToken"
+    # tokens are signed: a cursor edited by hand is refused too
+    raw = bytearray(base64.b64decode(token))
+    raw[20] ^= 1
+    edited = oai(server, verb="ListRecords", resumptionToken=base64.b64encode(raw).decode())
+    assert error_code(edited) == "badResumptionToken"
 
 
 def test_last_page_token(server: OAIServer) -> None:
@@ -243,6 +249,9 @@ def test_invalidated_and_expired_tokens(server: OAIServer, clock: Clock) -> None
         ("verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:x:1", "idDoesNotExist"),
         ("verb=ListMetadataFormats&identifier=oai:x:1", "idDoesNotExist"),
         ("verb=ListSets&resumptionToken=x", "badResumptionToken"),
+        # the rules come from aggregator.oai.protocol, the feed's own
+        ("verb=ListMetadataFormats&resumptionToken=x", "badArgument"),
+        ("verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:x:%01", "badArgument"),
     ],
 )
 def test_errors_are_http_200(server: OAIServer, query: str, code: str) -> None:

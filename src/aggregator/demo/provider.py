@@ -10,28 +10,32 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aggregator.demo.index import RecordIndex, View
-from aggregator.demo.messages import (
-    ENVELOPE_HEAD,
-    PREFIX_RE,
-    SETSPEC_RE,
-    OAIError,
-    Response,
-    check_args,
-    fail,
-    parse_bound,
-    request_element,
-)
+from aggregator.demo.messages import Response
 from aggregator.demo.samples import (
     MARCXML,
     OAI_DC,
     SECONDS,
     RecordList,
     SampleRecord,
-    escape,
     iso_seconds,
     stamp,
 )
-from aggregator.demo.tokens import ListQuery, decode_token, encode_token
+from aggregator.demo.tokens import DemoTokens, ListQuery
+from aggregator.errors import OAIRequestError
+from aggregator.oai.protocol import (
+    ENVELOPE_TAIL,
+    SETSPEC_RE,
+    Bound,
+    check_args,
+    check_prefix,
+    check_range,
+    envelope_head,
+    error_xml,
+    escape,
+    fail,
+    parse_bound,
+    request_element,
+)
 
 _SAMPLE_ID_RE = re.compile(
     r"oai:[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+:[a-zA-Z0-9\-_.!~*'();/?:@&=+$,%]+"
@@ -96,6 +100,7 @@ class Repository:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._records = RecordList(records)
         self._generation = 0
+        self._tokens = DemoTokens()
         self._manual = 0
         self._index_of = RecordIndex()
 
@@ -200,21 +205,16 @@ class Repository:
         multi = {k: [v] if isinstance(v, str) else list(v) for k, v in params.items()}
         args = {k: v[0] for k, v in multi.items() if v}
         now = self.clock()
-        head = ENVELOPE_HEAD + f"<responseDate>{iso_seconds(int(now.timestamp()))}</responseDate>\n"
+        response_date = iso_seconds(int(now.timestamp()))
         try:
             verb = check_args(multi)
             with self.lock:
                 body = self._dispatch(verb, args, base_url, now)
-        except OAIError as err:
-            bare = err.code in ("badVerb", "badArgument")
-            xml = (
-                head
-                + request_element(args, base_url, bare)
-                + f'<error code="{err.code}">{escape(err.message)}</error>\n</OAI-PMH>\n'
-            )
+        except OAIRequestError as err:
+            xml = error_xml(err, args, base_url, response_date)
             return Response(body=xml.encode(), oai_errors=(err.code,))
-        prefix = (head + request_element(args, base_url, False)).encode()
-        return Response(body=prefix + body + b"</OAI-PMH>\n")
+        head = envelope_head(response_date) + request_element(args, base_url, echo=True)
+        return Response(body=head.encode() + body + ENVELOPE_TAIL.encode())
 
     def _dispatch(self, verb: str, args: dict[str, str], base_url: str, now: datetime) -> bytes:
         self._index()
@@ -229,9 +229,7 @@ class Repository:
         return self._list(verb, args, now)
 
     def _check_prefix(self, prefix: str) -> str:
-        if not PREFIX_RE.fullmatch(prefix):
-            fail("badArgument", "metadataPrefix has illegal characters.")
-        if prefix not in {f[0] for f in self.formats}:
+        if check_prefix(prefix) not in {f[0] for f in self.formats}:
             fail("cannotDisseminateFormat", f"Metadata format {prefix!r} is not supported.")
         return prefix
 
@@ -286,7 +284,7 @@ class Repository:
         return {**self._index_of.found_sets(), **self.sets}
 
     def _list_sets(self, args: Mapping[str, str]) -> bytes:
-        if "resumptionToken" in args:
+        if "resumptionToken" in args:  # the protocol allows one; we never issue any
             fail("badResumptionToken", "ListSets is never split: this token was not issued.")
         sets = self._all_sets()
         if not sets:
@@ -310,7 +308,7 @@ class Repository:
     def _list(self, verb: str, args: Mapping[str, str], now: datetime) -> bytes:
         token = args.get("resumptionToken")
         query = (
-            decode_token(token, verb, self._generation, now)
+            self._tokens.decode(token, verb, self._generation, now)
             if token
             else self._new_query(verb, args, now)
         )
@@ -330,7 +328,8 @@ class Repository:
         tail = b""
         if end < high:
             query.last, query.cursor = view.keys[end - 1], cursor + end - first
-            value, expiry = encode_token(query, self._generation, self.token_lifetime, now)
+            value, expiry = self._tokens.encode(query, self._generation, self.token_lifetime,
+                                                now)
             expires = "" if expiry is None else f' expirationDate="{iso_seconds(expiry)}"'
             tail = (
                 f'<resumptionToken{expires} completeListSize="{size}" cursor="{cursor}">'
@@ -343,16 +342,14 @@ class Repository:
 
     def _new_query(self, verb: str, args: Mapping[str, str], now: datetime) -> ListQuery:
         prefix = self._check_prefix(args["metadataPrefix"])
-        bounds: dict[str, tuple[int, str]] = {}
-        for name in ("from", "until"):
-            if name in args:
-                bounds[name] = parse_bound(args[name], self.granularity, upper=name == "until")
-        if len({kind for _, kind in bounds.values()}) > 1:
-            fail("badArgument", "from and until must have the same granularity.")
-        start = bounds["from"][0] if "from" in bounds else None
-        until = bounds["until"][0] if "until" in bounds else int(now.timestamp())
-        if start is not None and "until" in bounds and start > until:
-            fail("badArgument", "from is later than until.")
+        bounds: dict[str, Bound] = {
+            name: parse_bound(args[name], upper=name == "until", granularity=self.granularity)
+            for name in ("from", "until") if name in args}
+        check_range(bounds.get("from"), bounds.get("until"))
+        # whole seconds: a day as `until` ends at its last second
+        start = int(bounds["from"].moment.timestamp()) if "from" in bounds else None
+        until = int(bounds["until"].moment.timestamp() if "until" in bounds
+                    else now.timestamp())
         set_spec = args.get("set")
         if set_spec is not None:
             if not self._all_sets():

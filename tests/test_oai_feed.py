@@ -4,11 +4,14 @@ formats, provenance, paging and the incremental guarantee, on SQLite and Postgre
 from __future__ import annotations
 
 import gzip
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -19,6 +22,7 @@ from sqlalchemy import Engine, insert, update
 
 from aggregator.config import Settings
 from aggregator.oai import feed as feed_module
+from aggregator.oai.readahead import ReadAhead
 from aggregator.store.db import connect, make_engine
 from aggregator.store.ingest import allocate_seq
 from aggregator.store.models import Record, Source
@@ -495,3 +499,60 @@ def test_the_store_being_down_is_a_503_to_come_back_to(settings: Settings) -> No
     down = create_app(broken, engine=make_engine(broken))
     response = down.test_client().get("/oai?verb=Identify")
     assert response.status_code == 503 and response.headers["Retry-After"]
+
+
+# -- pages made ahead -------------------------------------------------------------------
+
+
+def _without_response_date(data: bytes) -> bytes:
+    return re.sub(rb"<responseDate>[^<]*</responseDate>", b"", data)
+
+
+def test_the_next_page_is_made_ahead_and_served_as_it_would_be_made(
+        network: Network, settings: Settings) -> None:
+    app = make_app(network.engine, settings)
+    client = app.test_client()
+    first = oai(client, verb="ListRecords", metadataPrefix="oai_dc")
+    token = one(first, "//o:resumptionToken/text()")
+    folder = Path(settings.data_dir) / feed_module.PAGES_FOLDER
+    deadline = time.monotonic() + 10
+    while not [p for p in folder.glob("*") if "." not in p.name]:  # being written
+        assert time.monotonic() < deadline, "the next page was not made ahead"
+        time.sleep(0.01)
+    other = make_app(network.engine, settings).test_client()  # another worker process
+    url = "/oai?" + urlencode({"verb": "ListRecords", "resumptionToken": token})
+    ahead = other.get(url, headers={"Accept-Encoding": "gzip"})
+    assert ahead.headers["Content-Encoding"] == "gzip"
+    served = gzip.decompress(ahead.get_data())  # two gzip members: head, then the page
+    assert int(ahead.headers["Content-Length"]) == len(ahead.get_data())
+    fresh = make_app(network.engine, settings).test_client().get(url).get_data()  # made now
+    assert _without_response_date(served) == _without_response_date(fresh)
+    assert len(xp(parse(served), "//o:record")) == 3
+    assert one(parse(served), "//o:request/@resumptionToken") == token
+
+
+def test_pages_nobody_came_for_are_swept(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    def make(verb: str, token: str) -> tuple[str, str | None]:
+        made.append(token)
+        return f"<{verb}>{token}</{verb}>", None
+
+    ahead = ReadAhead(tmp_path / "pages", make)
+    ahead.schedule("ListRecords", "t1")
+    page = ahead.take("ListRecords", "t1")
+    assert page is not None and page.plain == b"<ListRecords>t1</ListRecords>"
+    assert gzip.decompress(page.gz) == page.plain
+    assert ahead.take("ListRecords", "t1") is None  # taken once
+    ahead.schedule("ListRecords", "t2")
+    assert ahead.take("ListIdentifiers", "t2") is None  # not for another verb
+    deadline = time.monotonic() + 10
+    while [p for p in (tmp_path / "pages").iterdir() if p.name.endswith(".making")]:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert made == ["t1", "t2"]
+    old = time.time() - 3600
+    for path in (tmp_path / "pages").iterdir():
+        os.utime(path, (old, old))
+    ahead.sweep()
+    assert not list((tmp_path / "pages").iterdir())

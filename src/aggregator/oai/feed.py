@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ from aggregator.oai.protocol import (
     parse_bound,
     request_element,
 )
+from aggregator.oai.readahead import ReadAhead, Rendered
 from aggregator.oai.render import RecordWriter
 from aggregator.oai.tokens import TokenCodec, load_secret
 from aggregator.store import feed as store
@@ -49,6 +51,7 @@ from aggregator.store.models import utcnow
 __all__ = ["Answer", "Feed"]
 
 CATALOGUE_SECONDS = 30.0  # members, sources and their formats: read at most this often
+PAGES_FOLDER = "oai-pages"  # under data_dir: list pages made ahead (see readahead.py)
 _DC_SET = (
     '<setDescription><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
@@ -58,10 +61,13 @@ _DC_SET = (
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A response: its body in pieces (written as they come), and its OAI error codes."""
+    """A response: its head (declaration, responseDate, request), the rest in pieces
+    (written as they come) or already rendered (a page made ahead), its OAI errors."""
 
-    chunks: Iterator[str]
+    head: str
+    body: Iterable[str] = ()
     errors: tuple[str, ...] = ()
+    ready: Rendered | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,7 @@ class Feed:
         self._codec = TokenCodec(load_secret(settings))
         self._lock = threading.Lock()
         self._catalogue: _Catalogue | None = None
+        self._ahead = ReadAhead(Path(settings.data_dir) / PAGES_FOLDER, self._made_ahead)
         self.base_url = settings.public_root + "/oai"
 
     # -- the request ---------------------------------------------------------------
@@ -101,37 +108,58 @@ class Feed:
         """
         args = {name: values[0] for name, values in multi.items() if values}
         when = utcnow()
+        ready: Rendered | None = None
+        body: Iterable[str] = ()
         try:
             verb = check_args(multi)
             if verb.startswith("List") and "resumptionToken" in args:
-                body = self._resume(verb, args["resumptionToken"], when)
+                token = args["resumptionToken"]
+                state = self._codec.decode(token, when.timestamp())  # expired, altered?
+                ready = self._ahead.take(verb, token)
+                if ready is None:
+                    page, issued = self._resume(verb, state, when)
+                    body = [page]
+                else:
+                    issued = ready.next_token
+                self._ahead.schedule(verb, issued)
             else:
                 when, high = store.stamp(self._writer)
                 body = self._dispatch(verb, args, when, high)
         except OAIRequestError as error:
             text = error_xml(error, args, self.base_url, format_datestamp(when))
-            return Answer(iter([text]), (error.code,))
+            return Answer(text, errors=(error.code,))
         head = envelope_head(format_datestamp(when)) + request_element(
             args, self.base_url, echo=True)
-        return Answer(chain([head], body, [ENVELOPE_TAIL]))
+        return Answer(head, body, ready=ready)
 
     def refuse(self, message: str) -> Answer:
         """A ``badArgument`` answer for a request that could not even be read."""
         error = OAIRequestError("badArgument", message)
-        return Answer(iter([error_xml(error, {}, self.base_url, format_datestamp(utcnow()))]),
-                      (error.code,))
+        return Answer(error_xml(error, {}, self.base_url, format_datestamp(utcnow())),
+                      errors=(error.code,))
+
+    def _made_ahead(self, verb: str, token: str) -> tuple[str, str | None] | None:
+        """The page a token asks for, made before it is asked for (``None``: an error)."""
+        when = utcnow()
+        try:
+            return self._resume(verb, self._codec.decode(token, when.timestamp()), when,
+                                polite=True)
+        except OAIRequestError:
+            return None
 
     def _dispatch(self, verb: str, args: Mapping[str, str], when: datetime,
-                  high: int) -> Iterator[str]:
+                  high: int) -> Iterable[str]:
+        if verb.startswith("List") and verb != "ListSets" and verb != "ListMetadataFormats":
+            return self._list(verb, args, when, high)
         if verb == "Identify":
-            return self._identify(when)
-        if verb == "ListMetadataFormats":
-            return self._metadata_formats(args.get("identifier"))
-        if verb == "ListSets":
-            return self._sets()
-        if verb == "GetRecord":
-            return self._get_record(args["identifier"], args["metadataPrefix"])
-        return self._list(verb, args, when, high)
+            body = self._identify(when)
+        elif verb == "ListMetadataFormats":
+            body = self._metadata_formats(args.get("identifier"))
+        elif verb == "ListSets":
+            body = self._sets()
+        else:
+            body = self._get_record(args["identifier"], args["metadataPrefix"])
+        return chain(body, [ENVELOPE_TAIL])
 
     # -- what the feed names: members, sources, formats ------------------------------
 
@@ -298,7 +326,7 @@ class Feed:
                                member_set=wanted.member_set, work_type=wanted.work_type)
 
     def _list(self, verb: str, args: Mapping[str, str], when: datetime,
-              high: int) -> Iterator[str]:
+              high: int) -> list[str]:
         fmt = self._format(args["metadataPrefix"])
         start = parse_bound(args["from"], upper=False) if "from" in args else None
         end = parse_bound(args["until"], upper=True) if "until" in args else None
@@ -316,10 +344,12 @@ class Feed:
             fail("noRecordsMatch", "No record matches the arguments.")
         state = {"v": verb, "p": fmt.prefix, "s": args.get("set"), "a": after, "u": upto,
                  "c": 0, "n": total}
-        return self._page(verb, fmt, selection, state, when, resumed=False)
+        page, issued = self._page(verb, fmt, selection, state, when, resumed=False)
+        self._ahead.schedule(verb, issued)
+        return [page]
 
-    def _resume(self, verb: str, token: str, when: datetime) -> Iterator[str]:
-        state = self._codec.decode(token, when.timestamp())
+    def _resume(self, verb: str, state: dict[str, Any], when: datetime, *,
+                polite: bool = False) -> tuple[str, str | None]:
         try:
             fmt = BY_PREFIX[state["p"]]
             if state["v"] != verb or not all(isinstance(state[k], int) and state[k] >= 0
@@ -330,11 +360,19 @@ class Feed:
                 raise ValueError(state)
         except (KeyError, TypeError, ValueError):
             fail("badResumptionToken", f"This resumptionToken is not for {verb}.")
-        return self._page(verb, fmt, self._selection(fmt, set_arg), state, when, resumed=True)
+        return self._page(verb, fmt, self._selection(fmt, set_arg), state, when, resumed=True,
+                          polite=polite)
 
     def _page(self, verb: str, fmt: MetadataFormat, selection: store.Selection,
-              state: dict[str, Any], when: datetime, *, resumed: bool) -> Iterator[str]:
-        """Read and write one page of a list; what comes after goes into the token."""
+              state: dict[str, Any], when: datetime, *, resumed: bool, polite: bool = False
+              ) -> tuple[str, str | None]:
+        """Read and write one page of a list (the response after its head); what comes
+        after goes into the token, which is returned too.
+
+        ``polite`` (a page made ahead, in a background thread) lets the other threads
+        run after every record: a thread sending a response would otherwise wait for
+        the interpreter lock up to 5 ms at a time while this one writes XML.
+        """
         size = self._settings.oai_page_size
         headers_only = verb == "ListIdentifiers"
         items: list[str] = []
@@ -356,9 +394,12 @@ class Feed:
                     text = writer.record(row, fmt)
                 if text is not None:
                     items.append(text)
+                if polite:
+                    time.sleep(0)
         if not items:
             fail("noRecordsMatch", "No record matches the arguments (any more).")
         cursor, total = int(state["c"]), int(state["n"])
+        token = None
         if more:
             expires = int(when.timestamp()) + self._settings.oai_token_hours * 3600
             token = self._codec.encode({**state, "a": after, "c": cursor + len(items),
@@ -369,14 +410,8 @@ class Feed:
             tail = f'<resumptionToken completeListSize="{total}" cursor="{cursor}"/>'
         else:
             tail = ""
-        return _pieces(verb, items, tail)
-
-
-def _pieces(verb: str, items: list[str], tail: str) -> Iterator[str]:
-    yield f"<{verb}>\n"
-    for start in range(0, len(items), 20):  # a few writes per page, not one per record
-        yield "\n".join(items[start:start + 20]) + "\n"
-    yield f"{tail}</{verb}>\n"
+        items.append(f"{tail}</{verb}>\n{ENVELOPE_TAIL}")
+        return f"<{verb}>\n" + "\n".join(items), token
 
 
 def _epoch_datestamp(seconds: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["BY_PREFIX", "MARC21", "OAI_DC", "ORIGINALS", "MetadataFormat",
            "format_of_namespace", "original_format", "root_namespace"]
@@ -59,12 +60,21 @@ def root_namespace(head: bytes | None) -> str | None:
     at = 0
     while True:  # skip a declaration, comments and processing instructions
         at = head.find(b"<", at)
-        if at < 0 or head[at + 1:at + 2] not in (b"?", b"!"):
+        if at < 0:
+            return None
+        if head[at + 1:at + 2] not in (b"?", b"!"):
             break
         at = head.find(b">", at)
         if at < 0:
             return None
-    start = _START.match(head, at) if at >= 0 else None
+    end = head.find(b">", at)
+    return _tag_namespace(head[at:end + 1] if end >= 0 else head[at:])
+
+
+@lru_cache(maxsize=1024)
+def _tag_namespace(tag: bytes) -> str | None:
+    """The namespace of the element a start tag opens (a page repeats a few tags)."""
+    start = _START.match(tag)
     if start is None:
         return None
     prefix = (start.group(1) or b":")[:-1]

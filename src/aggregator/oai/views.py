@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import Engine
@@ -11,12 +12,12 @@ from sqlalchemy import Engine
 from aggregator.config import Settings
 from aggregator.errors import StoreError
 from aggregator.oai.feed import Feed
+from aggregator.oai.readahead import GZIP_LEVEL, gzip_member
 
 __all__ = ["bp", "init_app"]
 
 EXTENSION = "aggregator.oai"
 RETRY_AFTER = "60"
-GZIP_LEVEL = 3  # XML shrinks 6 to 8 times even so; level 6 costs twice the CPU per page
 _FORM = "application/x-www-form-urlencoded"
 
 bp = Blueprint("oai", __name__)
@@ -37,11 +38,24 @@ def endpoint() -> Response:
     else:
         args = request.form if request.method == "POST" else request.args
         answer = feed.answer(args.to_dict(flat=False))
-    body: Iterable[bytes] = (chunk.encode("utf-8") for chunk in answer.chunks)
     headers = {"Vary": "Accept-Encoding"}
-    if request.accept_encodings["gzip"] > 0:
-        body = _gzip(body)
+    zipped = request.accept_encodings["gzip"] > 0
+    if zipped:
         headers["Content-Encoding"] = "gzip"
+    body: Iterable[bytes]
+    if answer.ready is not None:  # a page made ahead: its head, then the page as made
+        head = answer.head.encode("utf-8")
+        body = ([gzip_member(head), answer.ready.gz] if zipped
+                else [head, answer.ready.plain])
+    elif isinstance(answer.body, list):  # a page of a list, already written
+        whole = "".join([answer.head, *answer.body]).encode("utf-8")
+        body = [gzip_member(whole) if zipped else whole]
+    else:  # streamed as it is written (ListSets of a large network)
+        body = (chunk.encode("utf-8") for chunk in chain([answer.head], answer.body))
+        if zipped:
+            body = _gzip(body)
+    if isinstance(body, list):  # a length lets clients read the body in one go
+        headers["Content-Length"] = str(sum(len(part) for part in body))
     return Response(body, content_type="text/xml; charset=utf-8", headers=headers,
                     direct_passthrough=True)
 
@@ -55,6 +69,7 @@ def store_unavailable(exc: StoreError) -> Response:
 
 
 def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """One gzip member, compressed as the chunks come."""
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip framing
     for chunk in chunks:
         out = compressor.compress(chunk)

@@ -34,6 +34,14 @@ def upgrade() -> None:
     with op.batch_alter_table("source") as batch:
         batch.add_column(sa.Column("set_names", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("sets_checked_at", _TS, nullable=True))
+    # The type of the records stored so far, from their normalised fields.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("UPDATE record SET work_type = fields->>'type' WHERE fields IS NOT NULL")
+    else:
+        op.execute("UPDATE record SET work_type = json_extract(fields, '$.type') "
+                   "WHERE fields IS NOT NULL")
+    op.execute("UPDATE change_counter SET changed_at = "
+               "(SELECT max(last_changed) FROM record)")
 
 
 def downgrade() -> None:

@@ -291,12 +291,12 @@ def find(conn: Connection, source_ids: Sequence[int], identifier: str) -> FeedRo
 
 
 def sample_heads(conn: Connection) -> dict[int, bytes]:
-    """For each source, the first bytes of its latest live record's metadata (which
-    metadata format the source gives)."""
+    """For each source with live records, the first bytes of one of their metadata (which
+    metadata format the source gives); one probe of the live-records index per source."""
     rec = RECORD.c
-    latest = (select(func.substr(rec.metadata_xml, 1, HEAD_BYTES))
-              .where(rec.source_id == Source.id, ~rec.deleted)
-              .order_by(rec.change_seq.desc()).limit(1).scalar_subquery())
-    rows = conn.execute(select(Source.id, latest))  # one index probe per source
+    one_live = (select(func.substr(rec.metadata_xml, 1, HEAD_BYTES))
+                .where(rec.source_id == Source.id, rec.deleted == false())
+                .with_hint(RECORD, "INDEXED BY ix_record_source_seen", "sqlite")
+                .limit(1).scalar_subquery())  # the live records' index: never a tombstone
+    rows = conn.execute(select(Source.id, one_live).where(Source.status != "removed"))
     return {int(sid): bytes(head) for sid, head in rows if head is not None}
-

@@ -296,7 +296,8 @@ def sample_heads(conn: Connection) -> dict[int, bytes]:
     rec = RECORD.c
     one_live = (select(func.substr(rec.metadata_xml, 1, HEAD_BYTES))
                 .where(rec.source_id == Source.id, rec.deleted == false())
-                .with_hint(RECORD, "INDEXED BY ix_record_source_seen", "sqlite")
-                .limit(1).scalar_subquery())  # the live records' index: never a tombstone
+                # in the order of the live records' index, so that index is the one used
+                # (the other, by change_seq, may run through many tombstones first)
+                .order_by(rec.last_seen_pass).limit(1).scalar_subquery())
     rows = conn.execute(select(Source.id, one_live).where(Source.status != "removed"))
     return {int(sid): bytes(head) for sid, head in rows if head is not None}

@@ -62,7 +62,7 @@ def test_search_returns_hits_facets_and_the_cleaned_query(site: Site) -> None:
     assert {m["slug"]: m["name"] for m in hit["members"]}["ipk"] == (
         "Institut Pertanian Khatulistiwa")
     assert sorted(hit["record_ids"]) == sorted(site.record_id(s, i) for s, i in DUPLICATE.items())
-    assert hit["url"] == f"http://localhost/records/{hit['record_id']}"
+    assert hit["url"] == f"{site.settings.public_root}/records/{hit['record_id']}"
     assert hit["record_id"] == hit["record_ids"][0]
     assert hit["year"] == 2022 and hit["languages"] == ["en"]
     assert "<mark>rural</mark>" in hit["highlights"]["title"].lower()
@@ -137,7 +137,7 @@ def test_record(site: Site) -> None:
     assert data["id"] == rid and data["identifier"] == DUPLICATE["perpusda-sukamaju"]
     assert data["deleted"] is False and data["metadata_prefix"] == "oai_dc"
     assert data["member"]["slug"] == "perpusda-sukamaju"
-    assert data["url"] == f"http://localhost/records/{rid}"
+    assert data["url"] == f"{site.settings.public_root}/records/{rid}"
     assert data["fields"]["title"] == "An introduction to rural sociology"
     assert data["fields"]["creators"] == ["Sinaga, Bambang Taufik", "Tarigan, Joko Intan",
                                           "Tanjung, Zainal"]
@@ -178,7 +178,7 @@ def test_members(site: Site) -> None:
         assert member["records"] == counts[member["slug"]] > 0
         assert (member["name"], member["kind"], member["city"], member["homepage"]) == (
             demo.name, demo.kind, demo.city, demo.homepage)
-        assert member["url"] == f"http://localhost/members/{member['slug']}"
+        assert member["url"] == f"{site.settings.public_root}/members/{member['slug']}"
         assert member["last_harvest"] is not None
 
 

@@ -428,10 +428,11 @@ def test_opensearch_description(site: Site) -> None:
     doc = etree.fromstring(response.get_data())
     ns = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
     templates = {u.get("type"): u.get("template") for u in doc.xpath("//os:Url", namespaces=ns)}
+    root = site.settings.public_root  # base_url, never the request's Host header
     assert templates == {
-        "text/html": "http://localhost/search?q={searchTerms}",
-        "application/json": "http://localhost/api/search?q={searchTerms}",
-        "application/x-suggestions+json": "http://localhost/api/suggest?q={searchTerms}"}
+        "text/html": f"{root}/search?q={{searchTerms}}",
+        "application/json": f"{root}/api/search?q={{searchTerms}}",
+        "application/x-suggestions+json": f"{root}/api/suggest?q={{searchTerms}}"}
     assert doc.findtext("os:ShortName", namespaces=ns) == "Jaringan"  # at most 16 characters
     assert doc.findtext("os:Description", namespaces=ns) == DEMO_NAME
     page = get(site, "/")

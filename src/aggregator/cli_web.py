@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -21,23 +24,50 @@ import click
               help="Threads per worker [default: the web_threads setting].")
 @click.pass_obj
 def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | None) -> None:
-    """Serve the portal (pages, JSON API, exports) with waitress."""
+    """Serve the portal (pages, JSON API, exports) and the OAI feed with waitress."""
     from aggregator.web import create_app
-    from aggregator.web.serve import PortalServer, bind, serve_workers
+    from aggregator.web.serve import Limits, PortalServer, bind, serve_workers
 
     settings = obj.settings
     obj.engine().dispose()  # checks the schema; each process opens its own connections
     workers = workers or settings.web_workers or os.cpu_count() or 1
     threads = threads or settings.web_threads
+    limits = Limits.of(settings)
     if workers == 1:
-        server = PortalServer(create_app(settings), host, port, threads,
-                              settings.web_trusted_proxy)
-        server.run(lambda url: click.echo(f"Portal: {url} (Ctrl-C to stop)"))
+        server = PortalServer(None, host, port, threads, settings.web_trusted_proxy, limits)
+        settings = _with_base_url(settings, server.url)
+        server.mount(create_app(settings))
+        server.run(lambda url: click.echo(f"Portal: {url} (OAI feed: {settings.public_root}"
+                                          "/oai; Ctrl-C to stop)"))
         return
     sock = bind(host, port)
     shown = f"[{host}]" if ":" in host else host
+    settings = _with_base_url(settings, f"http://{shown}:{sock.getsockname()[1]}/")
     click.echo(f"Portal: http://{shown}:{sock.getsockname()[1]}/ ({workers} workers, "
-               f"{threads} threads each; Ctrl-C to stop)")
+               f"{threads} threads each; OAI feed: {settings.public_root}/oai; "
+               "Ctrl-C to stop)")
     sys.stdout.flush()
     sys.exit(serve_workers(lambda: create_app(settings), sock, workers=workers,
-                           threads=threads, trusted_proxy=settings.web_trusted_proxy))
+                           threads=threads, trusted_proxy=settings.web_trusted_proxy,
+                           limits=limits))
+
+
+def _with_base_url(settings: Any, listening: str) -> Any:
+    """The settings with ``base_url`` set to the address served when it is unset, so
+    links work on a laptop; warns when the site listens beyond this machine without it
+    (links and the OAI feed's baseURL must then name the public address)."""
+    if settings.base_url:
+        return settings
+    host = urlsplit(listening).hostname or ""
+    if not _loopback(host):
+        click.echo("warning: base_url is not set; links and the OAI feed's baseURL name "
+                   f"{listening.rstrip('/')}: set base_url (AGGREGATOR_BASE_URL) to the "
+                   "portal's public address", err=True)
+    return replace(settings, base_url=listening.rstrip("/"))
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -96,6 +96,15 @@ class Settings:
     web_workers: int = _setting(
         0, "Processes of `aggregator serve` answering requests; 0 means one per CPU core.")
     web_threads: int = _setting(8, "Threads per process of `aggregator serve`.")
+    web_connection_limit: int = _setting(
+        1000, "Open connections each process of `aggregator serve` accepts; past it new "
+              "ones wait (waitress's default of 100 let slow clients lock out everyone).")
+    web_channel_timeout: float = _setting(
+        30.0, "Seconds a connection to `aggregator serve` may stay silent before it is "
+              "closed.")
+    web_request_timeout: float = _setting(
+        20.0, "Seconds a client may take to send one whole request to `aggregator serve`; "
+              "a connection trickling it more slowly is closed.")
     web_trusted_proxy: str = _setting(
         "", "Address of the reverse proxy in front of `aggregator serve` whose X-Forwarded-For "
             "and X-Forwarded-Proto headers are believed (empty: none).")
@@ -230,6 +239,9 @@ def _validate(settings: Settings) -> Settings:
         ("overlap_seconds", settings.overlap_seconds >= 0),
         ("web_workers", 0 <= settings.web_workers <= 64),
         ("web_threads", 1 <= settings.web_threads <= 256),
+        ("web_connection_limit", 10 <= settings.web_connection_limit <= 100_000),
+        ("web_channel_timeout", settings.web_channel_timeout > 0),
+        ("web_request_timeout", settings.web_request_timeout > 0),
         ("search_rate_limit", settings.search_rate_limit >= 0),
         ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
         ("max_pages_per_run", settings.max_pages_per_run >= 1),

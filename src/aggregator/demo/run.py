@@ -109,8 +109,12 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
         if portal_server is not None:
             from aggregator.web import create_app
 
+            if not settings.base_url:  # links and the OAI feed name the demo's own address
+                settings = replace(settings, base_url=portal_server.url.rstrip("/"))
             portal_server.mount(create_app(settings, engine=engine, index=index))
-            portal_server.run(lambda url: echo(f"\nThe portal is ready: {url}  (Ctrl-C to stop)"))
+            portal_server.run(lambda url: echo(
+                f"\nThe portal is ready: {url}  (OAI feed: {settings.public_root}/oai; "
+                "Ctrl-C to stop)"))
     finally:
         if portal_server is not None:
             portal_server.stop()

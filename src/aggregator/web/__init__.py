@@ -12,7 +12,7 @@ from aggregator.config import Settings, load_settings
 from aggregator.errors import SearchError, SearchTimeout
 from aggregator.index.model import SearchBackend
 from aggregator.store.db import make_engine
-from aggregator.web import display, i18n, limits, security
+from aggregator.web import display, i18n, limits, security, urls
 from aggregator.web.state import Portal, install
 
 HERE = Path(__file__).parent
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.config.update(JSON_SORT_KEYS=False, SEND_FILE_MAX_AGE_DEFAULT=3600)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, Portal(settings, engine, index))
+    urls.init_app(app)  # before any route: ids in URLs are ASCII digits
 
     from aggregator.oai import views as oai
     from aggregator.web import api, exports, pages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,6 +14,7 @@ from aggregator.web import directory, queries
 from aggregator.web.pages import member_names
 from aggregator.web.params import parse_search
 from aggregator.web.state import portal
+from aggregator.web.urls import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
@@ -24,7 +25,7 @@ def _hit(hit: Hit, names: dict[str, str]) -> dict[str, Any]:
     record_id = hit.record_ids[0] if hit.record_ids else int(hit.id)
     return {
         "id": hit.id, "record_id": record_id,
-        "url": url_for("pages.record", record_id=record_id, _external=True),
+        "url": absolute_url("pages.record", record_id=record_id),
         "title": hit.title, "creators": list(hit.creators), "year": hit.year,
         "type": hit.type, "languages": list(hit.languages),
         "members": [{"slug": s, "name": names.get(s, s)} for s in hit.members],
@@ -61,7 +62,7 @@ def record(record_id: int) -> Response:
     return jsonify({
         "id": page.record_id, "identifier": page.identifier, "datestamp": page.datestamp,
         "deleted": page.deleted, "metadata_prefix": page.metadata_prefix,
-        "url": url_for("pages.record", record_id=page.record_id, _external=True),
+        "url": absolute_url("pages.record", record_id=page.record_id),
         "member": {"slug": page.member_slug, "name": page.member_name,
                    "homepage": page.member_homepage},
         "source": page.source_base_url, "cluster_id": page.cluster_id,
@@ -80,7 +81,7 @@ def members() -> Response:
         "slug": c.slug, "name": c.name, "homepage": c.homepage, "logo": c.logo,
         "city": c.city, "province": c.province, "kind": c.kind, "records": c.records,
         "last_harvest": c.last_harvest.isoformat() if c.last_harvest else None,
-        "url": url_for("pages.member", slug=c.slug, _external=True)} for c in cards]})
+        "url": absolute_url("pages.member", slug=c.slug)} for c in cards]})
 
 
 @bp.get("/suggest")

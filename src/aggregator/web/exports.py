@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, request
 
 from aggregator.export import FORMATS, ExportRecord, filename, render
 from aggregator.web import queries
 from aggregator.web.params import parse_search
 from aggregator.web.state import portal
+from aggregator.web.urls import absolute_url
 
 bp = Blueprint("exports", __name__)
 MAX_EXPORT = 100  # hits of a result list in one file
@@ -26,7 +27,7 @@ def _export_records(pages: list[queries.RecordPage]) -> list[ExportRecord]:
     return [ExportRecord(id=p.record_id, fields=p.fields, member_slug=p.member_slug,
                          member_name=p.member_name, identifier=p.identifier,
                          metadata_prefix=p.metadata_prefix, metadata_xml=p.metadata_xml,
-                         url=url_for("pages.record", record_id=p.record_id, _external=True))
+                         url=absolute_url("pages.record", record_id=p.record_id))
             for p in pages]
 
 

@@ -136,5 +136,5 @@ def favicon() -> WerkzeugResponse:
 
 @bp.get("/opensearch.xml")
 def opensearch() -> Response:
-    body = render_template("opensearch.xml", root=request.url_root.rstrip("/"))
+    body = render_template("opensearch.xml", root=portal().settings.public_root)
     return Response(body, mimetype="application/opensearchdescription+xml")

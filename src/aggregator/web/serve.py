@@ -5,32 +5,107 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import resource
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from flask import Flask
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
+from aggregator.config import Settings
 from aggregator.errors import UserInputError
 
 logger = logging.getLogger(__name__)
 THREADS = 8
 BACKLOG = 1024
+MAX_BODY = 1024 * 1024  # the portal takes small forms only; waitress would take 1 GB
 
 
-def waitress_options(threads: int, trusted_proxy: str = "") -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one worker process lets clients hold (see the ``web_*`` settings).
+
+    Attributes:
+        connections: open connections at most; past it, new ones wait in the backlog.
+        idle: seconds a connection may stay silent before it is closed.
+        request: seconds a client may take to send one whole request; a connection
+            trickling its request more slowly is closed (waitress's own timeout only
+            counts silence, so a byte every few seconds would hold it for ever).
+    """
+
+    connections: int = 1000
+    idle: float = 30.0
+    request: float = 20.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits the settings ask for."""
+        return cls(settings.web_connection_limit, settings.web_channel_timeout,
+                   settings.web_request_timeout)
+
+
+def waitress_options(threads: int, trusted_proxy: str = "",
+                     limits: Limits = Limits()) -> dict[str, Any]:
     """Waitress's settings: forwarded headers are dropped unless they come from the
-    trusted proxy, whose X-Forwarded-For then gives the client address."""
-    options: dict[str, Any] = {"threads": threads, "ident": "aggregator",
-                               "clear_untrusted_proxy_headers": True}
+    trusted proxy, whose X-Forwarded-For then gives the client address; connection and
+    time limits from ``limits``."""
+    options: dict[str, Any] = {
+        "threads": threads, "ident": "aggregator", "clear_untrusted_proxy_headers": True,
+        "connection_limit": limits.connections, "channel_timeout": limits.idle,
+        # look for overdue connections often enough for both timeouts to hold
+        "cleanup_interval": max(1.0, min(limits.idle, limits.request) / 4),
+        "max_request_body_size": MAX_BODY, "backlog": BACKLOG}
     if trusted_proxy:
         options.update(trusted_proxy=trusted_proxy, trusted_proxy_count=1,
                        trusted_proxy_headers="x-forwarded-for x-forwarded-proto "
                                              "x-forwarded-host")
     return options
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    """A waitress channel that remembers when the request it is reading began."""
+
+    request_began = 0.0
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None and data:
+            self.request_began = time.monotonic()
+        return bool(super().received(data))
+
+
+def _guard(server: Any, limits: Limits) -> Any:
+    """Make a waitress server close connections that send their request too slowly."""
+    server.channel_class = _Channel
+    idle_check = server.maintenance
+
+    def maintenance(now: float) -> None:
+        idle_check(now)
+        overdue = time.monotonic() - limits.request
+        for channel in list(server.active_channels.values()):
+            partial = getattr(channel, "request", None)
+            if (partial is not None and not partial.completed
+                    and getattr(channel, "request_began", overdue) < overdue):
+                channel.will_close = True
+
+    server.maintenance = maintenance
+    return server
+
+
+def open_files_for(limits: Limits) -> None:
+    """Raise this process's open-file limit (toward the hard limit) so that the
+    connection limit, and not the file limit, is what holds."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = limits.connections + 256  # the database, the index, the logs
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def quiet_queue_warnings() -> None:
@@ -47,7 +122,8 @@ class PortalServer:
     """
 
     def __init__(self, app: Flask | None = None, host: str = "127.0.0.1", port: int = 8000,
-                 threads: int = THREADS, trusted_proxy: str = "") -> None:
+                 threads: int = THREADS, trusted_proxy: str = "",
+                 limits: Limits = Limits()) -> None:
         """Bind the socket now, so a busy port is reported before anything else runs.
 
         Raises:
@@ -55,9 +131,11 @@ class PortalServer:
         """
         self._app = app
         quiet_queue_warnings()
+        open_files_for(limits)
         try:
-            self._server: Any = create_server(self._wsgi, host=host, port=port,
-                                              **waitress_options(threads, trusted_proxy))
+            self._server: Any = _guard(create_server(
+                self._wsgi, host=host, port=port,
+                **waitress_options(threads, trusted_proxy, limits)), limits)
         except OSError as exc:
             raise UserInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
                                  "choose another --port") from exc
@@ -112,7 +190,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve_workers(make_app: Callable[[], Flask], sock: socket.socket, *, workers: int,
-                  threads: int = THREADS, trusted_proxy: str = "") -> int:
+                  threads: int = THREADS, trusted_proxy: str = "",
+                  limits: Limits = Limits()) -> int:
     """Serve from ``workers`` forked processes sharing ``sock``; returns when interrupted.
 
     One Python process answers from one core at a time, so a search page is served by
@@ -136,8 +215,8 @@ def serve_workers(make_app: Callable[[], Flask], sock: socket.socket, *, workers
     try:
         while not stopping:
             while len(children) < workers and not stopping:
-                children.add(_fork_worker(make_app, sock,
-                                          waitress_options(threads, trusted_proxy)))
+                children.add(_fork_worker(make_app, sock, limits,
+                                          waitress_options(threads, trusted_proxy, limits)))
             try:
                 pid, status = os.wait()
             except ChildProcessError:
@@ -162,7 +241,7 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket,
+def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket, limits: Limits,
                  options: dict[str, Any]) -> int:
     pid = os.fork()
     if pid:
@@ -172,7 +251,8 @@ def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket,
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
         quiet_queue_warnings()
-        server: Any = create_server(make_app(), sockets=[sock], **options)
+        open_files_for(limits)
+        server: Any = _guard(create_server(make_app(), sockets=[sock], **options), limits)
         server.run()
     except BaseException:  # a worker must never return into the parent's code
         logger.exception("portal worker failed")

@@ -177,6 +177,27 @@ def test_a_source_without_sets_never_asks(engine: Engine, settings: Settings) ->
     assert source_row(engine, source).sets_checked_at is None
 
 
+def test_list_sets_leaves_the_host_alone_when_the_lease_was_taken(
+        engine: Engine, settings: Settings) -> None:
+    with OAIServer(member_repository()) as server:
+        source = register(engine, server.base_url)
+
+        def take_over(request: Request) -> Response | None:
+            if request.params.get("verb") == "ListRecords":  # another worker takes over
+                with Session(engine) as session, session.begin():
+                    session.execute(update(Source).where(Source.id == source).values(
+                        lease_owner="elsewhere:1:x",
+                        lease_until=datetime.now(UTC) + timedelta(hours=1)))
+            return None
+
+        server.quirk = take_over
+        result = run(engine, settings, source)
+        assert result.status == "ok", result.as_json()
+        assert asked(server) == 0
+    assert member_sets.set_names(engine, source) == dict.fromkeys(USED)
+    assert source_row(engine, source).sets_checked_at is None
+
+
 # --- the pieces ------------------------------------------------------------------------
 
 

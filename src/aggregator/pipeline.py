@@ -164,7 +164,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
     _learn(engine, source_id, outcome)
     if outcome.complete:
         _complete(engine, settings, state, run_id, outcome)
-        _name_sets(engine, settings, state, outcome, client_factory)
+        _name_sets(engine, settings, state, owner, outcome, client_factory)
     runs.finish_run(engine, run_id, outcome.status, errors=outcome.errors,
                     warnings=outcome.warnings)
     summary = runs.run_summary(engine, run_id)
@@ -259,8 +259,8 @@ def _complete(engine: Engine, settings: Settings, state: runs.SourceState, run_i
     runs.complete_source(engine, state.id, outcome.run_start if date_filter else None)
 
 
-def _name_sets(engine: Engine, settings: Settings, state: runs.SourceState, outcome: Outcome,
-               client_factory: Callable[[str, Settings], OAIClient]) -> None:
+def _name_sets(engine: Engine, settings: Settings, state: runs.SourceState, owner: str,
+               outcome: Outcome, client_factory: Callable[[str, Settings], OAIClient]) -> None:
     """Keep the member's setSpecs in use with their names, asking ListSets once a day.
 
     Whatever ListSets does, the run's status stays: a failure is a warning and the
@@ -268,7 +268,10 @@ def _name_sets(engine: Engine, settings: Settings, state: runs.SourceState, outc
     """
     specs = member_sets.specs_in_use(engine, state.id)
     now = datetime.now(UTC)
-    if not specs or not member_sets.names_due(state.sets_checked_at, now):
+    # ListSets may take a while on a slow server: renew the lease first, and leave the
+    # host alone if another process has taken the source over meanwhile
+    if (not specs or not member_sets.names_due(state.sets_checked_at, now)
+            or not runs.renew_lease(engine, state.id, owner, LEASE_SECONDS)):
         member_sets.save_set_names(engine, state.id, specs)
         return
     with client_factory(state.base_url, settings) as client:

@@ -20,13 +20,13 @@ def dc(title: str = "A title", ns: str = DC_NS) -> str:
 
 
 def rec(ident: str, metadata: str | None = None, *, status: str = "", sets: str = "",
-        stamp: str = "2024-01-02") -> str:
+        stamp: str = "2024-01-02", about: str = "") -> str:
     status_attr = f' status="{status}"' if status else ""
     body = f"<metadata>{metadata if metadata is not None else dc()}</metadata>"
     if metadata == "":
         body = ""
     return (f"<record><header{status_attr}><identifier>{ident}</identifier>"
-            f"<datestamp>{stamp}</datestamp>{sets}</header>{body}</record>")
+            f"<datestamp>{stamp}</datestamp>{sets}</header>{body}{about}</record>")
 
 
 def page(records: str, token: str = "", *, verb: str = "ListRecords",
@@ -381,6 +381,144 @@ def test_broken_response_date_only_still_parses_records() -> None:
     data = page(THREE).replace(b"2024-05-01T10:00:00Z", b"2024 & later")
     result = parse_list_page(data)
     assert len(result.records) == 3
+
+
+# --- upstream provenance (the about blocks of records an aggregator re-exposes) -------
+
+PROV = "http://www.openarchives.org/OAI/2.0/provenance"
+DC_NAMESPACE = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+
+
+def origin(base: str, ident: str, *, inner: str = "", harvest: str = "2024-03-01T08:00:00Z",
+           altered: str = "false", p: str = "") -> str:
+    """An originDescription (prefix ``p`` bound to the provenance namespace elsewhere)."""
+    return (f'<{p}originDescription harvestDate="{harvest}" altered="{altered}">'
+            f"<{p}baseURL>{base}</{p}baseURL><{p}identifier>{ident}</{p}identifier>"
+            f"<{p}datestamp>2023-12-31</{p}datestamp>"
+            f"<{p}metadataNamespace>{DC_NAMESPACE}</{p}metadataNamespace>"
+            f"{inner}</{p}originDescription>")
+
+
+def provenance(inner: str) -> str:
+    return (f'<about><provenance xmlns="{PROV}" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xsi:schemaLocation="{PROV} http://www.openarchives.org/OAI/2.0/provenance.xsd">'
+            f"{inner}</provenance></about>")
+
+
+# The hub harvested the library, which had harvested a journal: two levels.
+NESTED = provenance(origin("http://hub.example.org/oai", "oai:hub:lib/7",
+                           inner=origin("http://lib.example.org/oai", "oai:lib:7",
+                                        harvest="2023-01-01")))
+
+
+def origins_of(xml: bytes) -> list[tuple[str | None, str | None]]:
+    """(baseURL, identifier) of an originDescription and of each one nested in it."""
+    out: list[tuple[str | None, str | None]] = []
+    node = parse_bytes(xml)
+    assert node.tag == f"{{{PROV}}}originDescription"
+    while True:
+        parts = {str(el.tag): el.text for el in node}
+        out.append((parts[f"{{{PROV}}}baseURL"], parts[f"{{{PROV}}}identifier"]))
+        inner = [el for el in node if el.tag == f"{{{PROV}}}originDescription"]
+        if not inner:
+            return out
+        node = inner[0]
+
+
+def test_provenance_is_kept_with_its_nested_origin_and_only_its_namespaces() -> None:
+    result = parse_list_page(page(rec("oai:x:1", about=NESTED) + rec("oai:x:2")))
+    first, second = result.records
+    assert first.provenance_xml is not None and second.provenance_xml is None
+    assert origins_of(first.provenance_xml) == [("http://hub.example.org/oai", "oai:hub:lib/7"),
+                                                ("http://lib.example.org/oai", "oai:lib:7")]
+    assert first.provenance_xml.startswith(f'<originDescription xmlns="{PROV}"'.encode())
+    # only the namespaces it uses: not the OAI default, not xsi from the container
+    assert f'"{OAI}"'.encode() not in first.provenance_xml
+    assert b"xsi" not in first.provenance_xml
+    assert first.metadata_xml == second.metadata_xml  # the metadata is not touched
+    assert not result.notices
+
+
+def test_provenance_with_a_prefix_declared_on_the_root_stands_on_its_own() -> None:
+    about = f"<about><pv:provenance>{origin('http://hub/oai', 'oai:h:1', p='pv:')}" \
+            "</pv:provenance></about>"
+    data = page(rec("oai:x:1", about=about),
+                root=f'<OAI-PMH xmlns="{OAI}" xmlns:pv="{PROV}">')
+    xml = parse_list_page(data).records[0].provenance_xml
+    assert xml is not None and xml.startswith(f'<pv:originDescription xmlns:pv="{PROV}"'.encode())
+    assert origins_of(xml) == [("http://hub/oai", "oai:h:1")]
+
+
+def test_only_the_first_provenance_container_counts() -> None:
+    rights = ('<about><rights xmlns="http://www.openarchives.org/OAI/2.0/rights/">'
+              "<rightsReference ref='http://x'/></rights></about>")
+    later = provenance(origin("http://other/oai", "oai:o:1"))
+    result = parse_list_page(page(rec("oai:x:1", about=rights + NESTED + later)))
+    xml = result.records[0].provenance_xml
+    assert xml is not None and origins_of(xml)[0] == ("http://hub.example.org/oai",
+                                                      "oai:hub:lib/7")
+
+
+@pytest.mark.parametrize("about", [
+    "<about>just text</about>",
+    "<about/>",
+    '<about><dc:rights xmlns:dc="http://purl.org/dc/elements/1.1/">CC BY</dc:rights></about>',
+    # right names, wrong namespace: the OAI namespace itself
+    f"<about><provenance>{origin('http://a/oai', 'oai:a:1')}</provenance></about>",
+])
+def test_foreign_about_content_is_not_provenance(about: str) -> None:
+    result = parse_list_page(page(rec("oai:x:1", about=about)))
+    assert [r.provenance_xml for r in result.records] == [None]
+    assert not result.notices
+
+
+@pytest.mark.parametrize("inner", [
+    "",  # an empty container
+    origin("http://a/oai", "oai:a:1") * 2,  # two origins
+    origin("http://a/oai", "oai:a:1").replace("<baseURL>http://a/oai</baseURL>", ""),
+    origin("http://a/oai", "oai:a:1", harvest="yesterday"),
+    origin("http://a/oai", "oai:a:1", altered="maybe"),
+    origin("http://a/oai", "  "),  # an empty identifier
+    origin("http://a/oai", "oai:a:1", inner="<note>hand-made</note>"),
+    origin("http://a/oai", "oai:a:1", inner=origin("http://b/oai", "oai:b:1", harvest="")),
+])
+def test_malformed_provenance_is_ignored_with_one_notice_per_page(inner: str) -> None:
+    records = rec("oai:x:1", about=provenance(inner)) + rec("oai:x:2", about=provenance(inner))
+    result = parse_list_page(page(records + rec("oai:x:3", about=NESTED)))
+    assert [r.identifier for r in result.records] == ["oai:x:1", "oai:x:2", "oai:x:3"]
+    assert [r.provenance_xml is None for r in result.records] == [True, True, False]
+    [notice] = result.notices
+    assert notice.code == "provenance-ignored" and "2 records" in notice.message
+    assert notice.sample == "oai:x:1"
+
+
+def test_a_hostile_depth_of_origins_is_ignored() -> None:
+    inner = ""
+    for level in range(40):
+        inner = origin(f"http://h{level}/oai", f"oai:h{level}:1", inner=inner)
+    result = parse_list_page(page(rec("oai:x:1", about=provenance(inner))))
+    assert result.records[0].provenance_xml is None
+    assert [n.code for n in result.notices] == ["provenance-ignored"]
+
+
+def test_deleted_records_and_identifier_lists_carry_no_provenance() -> None:
+    result = parse_list_page(page(rec("oai:x:1", "", status="deleted", about=NESTED)))
+    assert [(r.deleted, r.provenance_xml) for r in result.records] == [(True, None)]
+    headers = "<header><identifier>oai:x:1</identifier></header>"
+    listed = parse_list_page(page(headers, verb="ListIdentifiers"), verb="ListIdentifiers")
+    assert [r.provenance_xml for r in listed.records] == [None]
+
+
+def test_salvaged_records_keep_their_provenance() -> None:
+    records = (rec("oai:x:1", about=NESTED) + rec("oai:x:2", dc("Tom & Jerry"))
+               + rec("oai:x:3", about=provenance("<broken/>")))
+    result = parse_list_page(page(records))
+    assert [r.identifier for r in result.records] == ["oai:x:1", "oai:x:3"]
+    xml = result.records[0].provenance_xml
+    assert xml is not None and len(origins_of(xml)) == 2
+    assert result.records[1].provenance_xml is None
+    assert "provenance-ignored" in {n.code for n in result.notices}
 
 
 # --- Identify / ListMetadataFormats / ListSets -----------------------------------------

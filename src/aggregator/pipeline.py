@@ -18,11 +18,12 @@ from aggregator.errors import AggregatorError, FetchError
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.harvester import Harvester, Outcome, Step
 from aggregator.harvest.plan import Checkpoint, SourceSpec
+from aggregator.harvest.sets import list_set_names
 from aggregator.index.model import SearchBackend
 from aggregator.index.sync import sync_index
 from aggregator.normalize.stored import Ahead, Stored
 from aggregator.records import Notice
-from aggregator.store import runs
+from aggregator.store import member_sets, runs
 from aggregator.store.ingest import PageWrite, reconcile, write_page
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
                 client_factory: Callable[[str, Settings], OAIClient] = OAIClient,
                 index: SearchBackend | None = None) -> SyncResult:
     """Harvest one source into the store, resuming an interrupted run if there is one.
+
+    After a complete run the source's setSpecs in use are stored with the names the
+    member gives them (its ListSets, asked at most once a day).
 
     Args:
         engine: the store's engine (schema already initialised).
@@ -160,6 +164,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
     _learn(engine, source_id, outcome)
     if outcome.complete:
         _complete(engine, settings, state, run_id, outcome)
+        _name_sets(engine, settings, state, owner, outcome, client_factory)
     runs.finish_run(engine, run_id, outcome.status, errors=outcome.errors,
                     warnings=outcome.warnings)
     summary = runs.run_summary(engine, run_id)
@@ -252,3 +257,25 @@ def _complete(engine: Engine, settings: Settings, state: runs.SourceState, run_i
                 "reconciled", f"{result.vanished} records vanished from the source "
                               "and were marked deleted"))
     runs.complete_source(engine, state.id, outcome.run_start if date_filter else None)
+
+
+def _name_sets(engine: Engine, settings: Settings, state: runs.SourceState, owner: str,
+               outcome: Outcome, client_factory: Callable[[str, Settings], OAIClient]) -> None:
+    """Keep the member's setSpecs in use with their names, asking ListSets once a day.
+
+    Whatever ListSets does, the run's status stays: a failure is a warning and the
+    names known before are kept.
+    """
+    specs = member_sets.specs_in_use(engine, state.id)
+    now = datetime.now(UTC)
+    # ListSets may take a while on a slow server: renew the lease first, and leave the
+    # host alone if another process has taken the source over meanwhile
+    if (not specs or not member_sets.names_due(state.sets_checked_at, now)
+            or not runs.renew_lease(engine, state.id, owner, LEASE_SECONDS)):
+        member_sets.save_set_names(engine, state.id, specs)
+        return
+    with client_factory(state.base_url, settings) as client:
+        listing = list_set_names(client)
+    outcome.warnings.extend(listing.notices)
+    member_sets.save_set_names(engine, state.id, specs, listing.names,
+                               complete=listing.complete, checked_at=now)

@@ -17,6 +17,10 @@ class HarvestedRecord:
         set_specs: the header's setSpecs in document order, duplicates removed.
         metadata_xml: the serialised child of ``<metadata>`` (UTF-8, with the namespace
             declarations it needs), or ``None`` for deleted and header-only records.
+        provenance_xml: the outer ``originDescription`` of the first OAI ``provenance``
+            container in the record's ``<about>`` blocks (UTF-8, with only the namespace
+            declarations it uses; older harvests stay nested inside it), when an upstream
+            aggregator sent a valid one; ``None`` otherwise and for deleted records.
     """
 
     identifier: str
@@ -24,6 +28,7 @@ class HarvestedRecord:
     deleted: bool
     set_specs: tuple[str, ...] = ()
     metadata_xml: bytes | None = None
+    provenance_xml: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

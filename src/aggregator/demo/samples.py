@@ -33,7 +33,8 @@ _DC_OPEN = (
     'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ '
     'http://www.openarchives.org/OAI/2.0/oai_dc.xsd">'
 )
-_WATCHED_FIELDS = frozenset({"identifier", "datestamp", "deleted", "sets", "metadata", "marcxml"})
+_WATCHED_FIELDS = frozenset({"identifier", "datestamp", "deleted", "sets", "metadata", "marcxml",
+                             "about"})
 _edits = [0]  # bumped on every edit of any SampleRecord; invalidates repository indexes
 
 
@@ -78,6 +79,8 @@ class SampleRecord:
         sets: setSpecs the record belongs to.
         metadata: Dublin Core element name to values (only the 15 DC elements are served).
         marcxml: a pre-rendered MARCXML ``record`` element for the ``marcxml`` prefix.
+        about: pre-rendered ``<about>`` elements (e.g. an upstream ``provenance``),
+            served after the metadata as they are; ``None`` for none.
     """
 
     identifier: str
@@ -86,6 +89,7 @@ class SampleRecord:
     sets: tuple[str, ...] = ()
     metadata: dict[str, list[str]] = field(default_factory=dict)
     marcxml: str | None = None
+    about: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -129,6 +133,8 @@ class SampleRecord:
             if not self.deleted:
                 payload = self.dc_xml() if prefix == "oai_dc" else _strip_decl(self.marcxml or "")
                 body = b"<metadata>" + payload.encode() + b"</metadata>"
+            if self.about:
+                body += self.about.encode()
             out = self._cache[key] = (
                 b"<record>" + self.header_xml(granularity) + body + b"</record>\n"
             )

@@ -15,6 +15,7 @@ from aggregator.harvest.document import (
     wrap_root,
 )
 from aggregator.harvest.model import ListPage
+from aggregator.harvest.provenance import origin_description
 from aggregator.harvest.safe_xml import XMLElement, serialise
 from aggregator.records import HarvestedRecord, Notice
 
@@ -45,9 +46,10 @@ def _fill_page(list_el: XMLElement, ns: str, verb: str, page: ListPage) -> None:
     """Add the records (or headers) and the token under a list element to ``page``."""
     t_record, t_header, t_token = ns + "record", ns + "header", ns + "resumptionToken"
     t_metadata, t_identifier = ns + "metadata", ns + "identifier"
-    t_datestamp, t_set_spec = ns + "datestamp", ns + "setSpec"
+    t_datestamp, t_set_spec, t_about = ns + "datestamp", ns + "setSpec", ns + "about"
     headers_only = verb == "ListIdentifiers"
     header_only_live = 0
+    bad_provenance: list[str] = []
     records = page.records
     for child in list_el:
         tag = child.tag
@@ -55,6 +57,7 @@ def _fill_page(list_el: XMLElement, ns: str, verb: str, page: ListPage) -> None:
             _read_token(child, page)
             continue
         metadata: XMLElement | None = None
+        abouts: list[XMLElement] | None = None  # rare: only records re-exposed upstream
         if headers_only and tag == t_header:
             header: XMLElement | None = child
         elif not headers_only and tag == t_record:
@@ -64,6 +67,8 @@ def _fill_page(list_el: XMLElement, ns: str, verb: str, page: ListPage) -> None:
                     header = part
                 elif part.tag == t_metadata:
                     metadata = part
+                elif part.tag == t_about:
+                    abouts = [part] if abouts is None else [*abouts, part]
         else:
             continue
         identifier = datestamp = None
@@ -99,13 +104,24 @@ def _fill_page(list_el: XMLElement, ns: str, verb: str, page: ListPage) -> None:
                 header_only_live += 1
                 continue
             payload = serialise(first)
-        records.append(HarvestedRecord(identifier, datestamp, deleted, tuple(set_specs), payload))
+        provenance: bytes | None = None
+        if abouts is not None and not deleted:
+            provenance, ignored = origin_description(abouts)
+            if ignored:
+                bad_provenance.append(identifier)
+        records.append(HarvestedRecord(identifier, datestamp, deleted, tuple(set_specs), payload,
+                                       provenance))
     if header_only_live:
         page.header_only += header_only_live
         page.notices.append(Notice(
             "header-only",
             f"skipped {header_only_live} live records without metadata on this page",
         ))
+    if bad_provenance:
+        page.notices.append(Notice(
+            "provenance-ignored",
+            f"ignored the provenance of {len(bad_provenance)} records on this page: "
+            "not a valid originDescription", sample=bad_provenance[0]))
 
 
 def _salvaged_page(body: bytes, verb: str, error: MalformedXML,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ __all__ = [
     "new_parser",
     "parse_bytes",
     "serialise",
+    "serialise_minimal",
 ]
 
 
@@ -186,4 +188,15 @@ def serialise(element: XMLElement) -> bytes:
     declared on ancestors (``<record>``, the root), so the result stands on its own.
     """
     out: bytes = etree.tostring(element, encoding="utf-8", with_tail=False)
+    return out
+
+
+def serialise_minimal(element: XMLElement) -> bytes:
+    """Serialise one element as UTF-8 without its tail, declaring only the namespaces
+    it and its descendants use (a copy is serialised; the tree is left alone).
+
+    Slower than :func:`serialise`, so it is kept for the rare parts (such as an
+    upstream provenance) that are nested into our own documents later.
+    """
+    out: bytes = etree.tostring(copy.deepcopy(element), encoding="utf-8", with_tail=False)
     return out

@@ -55,7 +55,8 @@ _UPDATE_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("_id"))
 
 _BULK_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("p_id"))
 _WRITTEN = ("datestamp", "deleted", "set_specs", "metadata_prefix", "metadata_xml",
-            "fields", "match_keys", "content_hash", "change_seq", "last_changed")
+            "provenance_xml", "fields", "match_keys", "content_hash", "change_seq",
+            "last_changed")
 # A tombstone keeps the type its record had, so it stays in the feed's type: set.
 _KEEP_TYPE = {"work_type": case((bindparam("p_deleted", type_=Boolean), RECORD.c.work_type),
                                 else_=bindparam("p_work_type"))}
@@ -171,12 +172,20 @@ class _Plan:
 
 
 def content_hash(prefix: str, deleted: bool, set_specs: Iterable[str],
-                 metadata_xml: bytes | None) -> str:
-    """SHA-1 over what makes two versions of a record different (not the datestamp)."""
+                 metadata_xml: bytes | None, provenance_xml: bytes | None = None) -> str:
+    """SHA-1 over what makes two versions of a record different (not the datestamp).
+
+    The upstream provenance counts (a record re-harvested upstream is news for the
+    feed); a record without one hashes as it did before provenance was kept.
+    """
     head = "\x00".join((prefix, "D" if deleted else "L", "\x1f".join(set_specs), ""))
     digest = hashlib.sha1(head.encode(), usedforsecurity=False)
     if metadata_xml:
         digest.update(metadata_xml)
+    if provenance_xml:
+        # NUL never occurs in XML, so no metadata can end with what follows
+        digest.update(b"\x00provenance\x00")
+        digest.update(provenance_xml)
     return digest.hexdigest()
 
 
@@ -255,8 +264,9 @@ def write_page(engine: Engine, page: PageWrite) -> PageStats:
 
 
 def _hash_of(prefix: str, rec: HarvestedRecord) -> str:
-    return content_hash(prefix, rec.deleted, rec.set_specs,
-                        None if rec.deleted else rec.metadata_xml)
+    if rec.deleted:
+        return content_hash(prefix, True, rec.set_specs, None)
+    return content_hash(prefix, False, rec.set_specs, rec.metadata_xml, rec.provenance_xml)
 
 
 def _existing_rows(conn: Connection, source_id: int,
@@ -314,6 +324,7 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
         values: dict[str, Any] = {
             "p_datestamp": rec.datestamp, "p_deleted": rec.deleted, "p_set_specs": specs,
             "p_metadata_prefix": page.metadata_prefix, "p_metadata_xml": xml,
+            "p_provenance_xml": None if rec.deleted else rec.provenance_xml,
             "p_fields": stored[0] if stored else None,
             "p_match_keys": stored[1] if stored else None,
             "p_work_type": stored[3] if stored else None,
@@ -424,9 +435,8 @@ def tombstone_rows(conn: Connection, rows: Sequence[Any]) -> int:
     if not rows:
         return 0
     seq, now = allocate_seq(conn, len(rows))
-    params = [{"_id": row.id, "deleted": True, "metadata_xml": None, "fields": None,
-               "match_keys": None, "change_seq": seq + i,
-               "last_changed": now,
+    params = [{"_id": row.id, "deleted": True, "metadata_xml": None, "provenance_xml": None,
+               "fields": None, "match_keys": None, "change_seq": seq + i, "last_changed": now,
                "content_hash": content_hash(row.metadata_prefix, True, row.set_specs or (), None)}
               for i, row in enumerate(rows)]
     conn.execute(_UPDATE_BY_ID, params)

@@ -74,6 +74,7 @@ class SourceState:
     not_before: datetime | None
     every_seconds: int
     status: str
+    sets_checked_at: datetime | None = None
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -228,7 +229,7 @@ def get_source_state(engine: Engine, source_id: int) -> SourceState:
     stmt = (select(src.id, _MEMBER.c.slug, src.base_url, src.metadata_prefix, src.set_spec,
                    src.granularity, src.earliest_datestamp, src.deleted_record,
                    src.use_day_granularity, src.date_filter, src.cursor_from, src.checkpoint,
-                   src.not_before, src.every_seconds, src.status)
+                   src.not_before, src.every_seconds, src.status, src.sets_checked_at)
             .join_from(_SOURCE, _MEMBER, src.member_id == _MEMBER.c.id)
             .where(src.id == source_id))
     with connect(engine) as conn:
@@ -238,6 +239,7 @@ def get_source_state(engine: Engine, source_id: int) -> SourceState:
     data = row._asdict()
     data["member_slug"] = data.pop("slug")
     data["not_before"] = as_utc(row.not_before)
+    data["sets_checked_at"] = as_utc(row.sets_checked_at)
     return SourceState(**data)
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import pytest
 from flask import Flask
@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, update
 
 from aggregator.config import Settings
 from aggregator.oai import feed as feed_module
+from aggregator.oai.naming import record_identifier
 from aggregator.store.db import connect, make_engine
 from aggregator.store.ingest import allocate_seq
 from aggregator.store.models import Record, Source
@@ -214,6 +215,25 @@ def test_every_record_carries_its_provenance(client: FlaskClient) -> None:
     assert one(kota, "o:about//p:metadataNamespace/text()") == (
         "http://www.openarchives.org/OAI/2.0/oai_dc/")
     assert one(kota, "o:about//p:datestamp/text()") == "2024-01-01"
+
+
+@pytest.mark.parametrize(("local", "written"), [
+    ("oai:slims/7?a=1&b#c", "oai:slims/7?a=1&b#c"),  # a URI already: as the member sent it
+    ("oai:slims/ä", "oai:slims/ä"),  # non-ASCII is legal in an xs:anyURI
+    ("oai:slims/50%-diskon", "oai%3Aslims%2F50%25-diskon"),  # a bare "%": not a URI
+    ("12:34", "12%3A34"),  # "12" is no scheme
+    ("a#b#c", "a%23b%23c"),
+    ("ruang baca", "ruang%20baca"),  # xs:anyURI collapses whitespace: keep it encoded
+])
+def test_provenance_identifiers_are_uris_even_when_the_members_are_not(
+        client: FlaskClient, network: Network, local: str, written: str) -> None:
+    """provenance.xsd types the origin's identifier xs:anyURI: a member identifier that
+    is not one (members send anything) is given percent-encoded, so the feed stays valid."""
+    network.put("kota", [dc(local, "Aneh")])
+    root = oai(client, verb="GetRecord", metadataPrefix="oai_dc",
+               identifier=record_identifier(REPOSITORY_ID, "kota", local))
+    assert one(root, "//p:originDescription/p:identifier/text()") == written
+    assert unquote(written) == local or written == local
 
 
 def test_upstream_provenance_is_nested_in_ours(client: FlaskClient, network: Network) -> None:

@@ -20,7 +20,7 @@ from aggregator.oai.formats import (
     original_format,
     root_namespace,
 )
-from aggregator.oai.naming import header_specs, record_identifier
+from aggregator.oai.naming import header_specs, record_identifier, uri_form
 from aggregator.oai.protocol import escape, format_datestamp
 from aggregator.store.feed import FeedRow, FeedSource
 
@@ -171,7 +171,7 @@ class RecordWriter:
         return (f'{_PROVENANCE_OPEN}<originDescription harvestDate="{changed}" '
                 f'altered="{"true" if altered else "false"}">'
                 f"<baseURL>{escape(source.base_url)}</baseURL>"
-                f"<identifier>{escape(row.identifier)}</identifier>"
+                f"<identifier>{escape(uri_form(row.identifier))}</identifier>"
                 f"<datestamp>{escape(_origin_datestamp(row.datestamp, row.changed))}</datestamp>"
                 f"<metadataNamespace>{escape(namespace)}</metadataNamespace>{nested}"
                 "</originDescription></provenance></about>")

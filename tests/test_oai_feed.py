@@ -26,6 +26,7 @@ from aggregator.store.models import Record, Source
 from aggregator.web import create_app
 from oaifeed import (
     BASE_URL,
+    NS,
     REPOSITORY_ID,
     Network,
     dc,
@@ -324,6 +325,22 @@ def test_removed_members_records_are_listed_deleted(client: FlaskClient,
     assert len(found) == 3
     assert all(r.find("{*}header").get("status") == "deleted" for r in found)
     assert all(not xp(r, "o:metadata") for r in found)
+
+
+def test_a_removed_members_deletions_reach_harvesters_of_its_own_format(
+        client: FlaskClient, network: Network) -> None:
+    """A harvester of `mods` had ipk's records: when ipk is removed (no live record of
+    its source is left to tell the format) it must still learn of their deletion."""
+    before = harvest(client, lax=True, verb="ListRecords", metadataPrefix="mods")
+    stamp = one(oai(client, verb="Identify"), "//o:responseDate/text()")
+    network.remove("ipk")
+    after = harvest(client, lax=True, verb="ListRecords", metadataPrefix="mods", from_=stamp)
+    assert identifiers(after) == identifiers(before) == [
+        ident("ipk", "oai:ipk:1"), ident("ipk", "oai:ipk:2")]
+    assert all(r.find("{*}header").get("status") == "deleted" for r in after)
+    assert {str(n) for n in xp(after[0], ".//p:metadataNamespace/text()")} == {NS["mods"]}
+    formats = xp(oai(client, verb="ListMetadataFormats"), "//o:metadataPrefix/text()")
+    assert "mods" in formats
 
 
 def test_identifiers_stay_when_a_record_changes(client: FlaskClient, network: Network) -> None:

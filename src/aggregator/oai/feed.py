@@ -146,9 +146,15 @@ class Feed:
                 heads = store.sample_heads(conn)
             namespaces = {sid: ns for sid, head in heads.items()
                           if (ns := root_namespace(head)) is not None}
-            self._catalogue = _Catalogue(
-                {m.slug: m for m in members},
-                {s.id: s for m in members for s in m.sources}, namespaces, time.monotonic())
+            sources = {s.id: s for m in members for s in m.sources}
+            for sid, source in sources.items():
+                # No live record left to read it from (a removed member, everything
+                # deleted): the prefix harvested, so its tombstones stay in that format.
+                fmt = BY_PREFIX.get(source.metadata_prefix)
+                if sid not in namespaces and fmt in ORIGINALS:
+                    namespaces[sid] = fmt.namespace
+            self._catalogue = _Catalogue({m.slug: m for m in members}, sources, namespaces,
+                                         time.monotonic())
             return self._catalogue
 
     def _writer_for(self, rows: Sequence[store.FeedRow]) -> RecordWriter:

@@ -468,6 +468,17 @@ def test_from_and_until_select_by_change_time(client: FlaskClient, network: Netw
     ("verb=GetRecord&identifier=x%01y&metadataPrefix=oai_dc", "badArgument"),
     ("verb=ListRecords&resumptionToken=not-a-token", "badResumptionToken"),
     ("verb=ListRecords&metadataPrefix=ead", "cannotDisseminateFormat"),
+    # a format we know but no member gives: not in ListMetadataFormats, so not offered
+    ("verb=ListRecords&metadataPrefix=oai_datacite", "cannotDisseminateFormat"),
+    ("verb=GetRecord&identifier=oai:katalog.example.id:kota/oai:slims/1"
+     "&metadataPrefix=oai_datacite", "cannotDisseminateFormat"),
+    # a bad argument is badArgument even with a format we do not offer (else the
+    # request would be echoed with the bad value: a response the schema refuses)
+    ("verb=ListRecords&metadataPrefix=ead&from=yesterday", "badArgument"),
+    ("verb=ListIdentifiers&metadataPrefix=ead&until=", "badArgument"),
+    ("verb=ListIdentifiers&metadataPrefix=ead&set=bad%20set", "badArgument"),
+    ("verb=ListIdentifiers&metadataPrefix=ead&from=2024-02-01&until=2024-01-01",
+     "badArgument"),
     ("verb=GetRecord&identifier=oai:other.example:kota/1&metadataPrefix=oai_dc",
      "idDoesNotExist"),
     ("verb=ListRecords&metadataPrefix=oai_dc&set=member:nobody", "noRecordsMatch"),

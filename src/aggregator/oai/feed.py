@@ -164,9 +164,14 @@ class Feed:
         return RecordWriter(self._settings.repository_id, self._settings.public_root,
                             catalogue.sources, catalogue.namespaces)
 
+    def _offered(self) -> list[MetadataFormat]:
+        """The formats the feed offers: ours, and the originals some source gives."""
+        present = {format_of_namespace(ns) for ns in self._read_catalogue().namespaces.values()}
+        return [OAI_DC, MARC21, *(f for f in ORIGINALS if f in present)]
+
     def _format(self, prefix: str) -> MetadataFormat:
         fmt = BY_PREFIX.get(check_prefix(prefix))
-        if fmt is None:
+        if fmt is None or fmt not in self._offered():
             fail("cannotDisseminateFormat", f"The feed does not offer {prefix!r}: see "
                                             "ListMetadataFormats.")
         return fmt
@@ -235,8 +240,7 @@ class Feed:
             row = self._lookup(identifier)
             formats = self._writer_for([row]).formats_of(row)
         else:
-            present = {format_of_namespace(ns) for ns in self._read_catalogue().namespaces.values()}
-            formats = [OAI_DC, MARC21, *(f for f in ORIGINALS if f in present)]
+            formats = self._offered()
         if not formats:  # every record has oai_dc: kept for the protocol's sake
             fail("noMetadataFormats", "This record has no metadata format.")
         rows = "".join(
@@ -305,10 +309,14 @@ class Feed:
 
     def _list(self, verb: str, args: Mapping[str, str], when: datetime,
               high: int) -> Iterator[str]:
-        fmt = self._format(args["metadataPrefix"])
+        # every argument's syntax first: a badArgument is answered without echoing them
+        prefix = check_prefix(args["metadataPrefix"])
         start = parse_bound(args["from"], upper=False) if "from" in args else None
         end = parse_bound(args["until"], upper=True) if "until" in args else None
         check_range(start, end)
+        if "set" in args and not SETSPEC_RE.fullmatch(args["set"]):
+            fail("badArgument", f"Not a valid setSpec: {args['set']!r}.")
+        fmt = self._format(prefix)
         selection = self._selection(fmt, args.get("set"))
         with connect(self._reader) as conn:
             after, upto = 0, high

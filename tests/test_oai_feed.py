@@ -20,7 +20,8 @@ from sqlalchemy import Engine, insert, update
 from aggregator.config import Settings
 from aggregator.oai import feed as feed_module
 from aggregator.oai.naming import record_identifier
-from aggregator.store.db import connect, make_engine
+from aggregator.store import catalog
+from aggregator.store.db import connect, make_engine, session_scope
 from aggregator.store.ingest import allocate_seq
 from aggregator.store.models import Record, Source
 from aggregator.web import create_app
@@ -341,6 +342,23 @@ def test_a_removed_members_deletions_reach_harvesters_of_its_own_format(
     assert {str(n) for n in xp(after[0], ".//p:metadataNamespace/text()")} == {NS["mods"]}
     formats = xp(oai(client, verb="ListMetadataFormats"), "//o:metadataPrefix/text()")
     assert "mods" in formats
+
+
+@pytest.mark.xfail(strict=True, reason="open design question: oai:<network>:<member>/<local> "
+                   "cannot tell two sources of one member apart")
+def test_two_sources_of_one_member_with_the_same_local_identifier_are_two_records(
+        client: FlaskClient, network: Network) -> None:
+    """Two journals of one university, each a stock OJS (oai:ojs.pkp.sfu.ca:article/N):
+    a harvester must get two records, not one identifier twice (it keeps the last)."""
+    network.member("univ", "https://jurnal-a.univ.example/oai")
+    with session_scope(network.engine) as session:
+        network.sources["univ-b"] = catalog.add_source(
+            session, "univ", "https://jurnal-b.univ.example/oai").id
+    network.put("univ", [dc("oai:ojs.pkp.sfu.ca:article/1", "Artikel jurnal A")])
+    network.put("univ-b", [dc("oai:ojs.pkp.sfu.ca:article/1", "Artikel jurnal B")])
+    found = identifiers(harvest(client, verb="ListIdentifiers", metadataPrefix="oai_dc",
+                                set="member:univ"))
+    assert len(found) == len(set(found)) == 2
 
 
 def test_identifiers_stay_when_a_record_changes(client: FlaskClient, network: Network) -> None:

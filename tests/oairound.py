@@ -278,7 +278,9 @@ def oaipmh_client(url: str) -> oaipmh.client.Client:
     registry.registerReader("mods", oaipmh.metadata.MetadataReader(
         fields={"title": ("textList", "mods:mods/mods:titleInfo/mods:title/text()")},
         namespaces={"mods": NS["mods"]}))
-    return oaipmh.client.Client(url, registry)
+    # a 503 is retried once after a second, not five times after two minutes
+    return oaipmh.client.Client(url, registry,
+                                custom_retry_policy={"wait-default": 1, "retry": 1})
 
 
 def with_oaipmh(url: str, metadataPrefix: str, from_: str | None = None,

@@ -6,10 +6,12 @@ first request while records arrive."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import oaipmh.client
 import pytest
 from sickle import Sickle
 from sqlalchemy import Engine, select
@@ -53,6 +55,15 @@ def fresh_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
     """The feed reads members and sources afresh for every request (a member removed
     between two harvests shows at once, not up to 30 s later)."""
     monkeypatch.setattr(feed_module, "CATALOGUE_SECONDS", 0.0)
+
+
+@pytest.fixture(autouse=True)
+def oaipmh_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """oaipmh opens URLs with no timeout at all: give it one, so a hung feed fails the
+    test instead of hanging it."""
+    urlopen = urllib.request.urlopen
+    monkeypatch.setattr(oaipmh.client.urllib2, "urlopen",
+                        lambda request: urlopen(request, timeout=HTTP_TIMEOUT))
 
 
 @pytest.fixture

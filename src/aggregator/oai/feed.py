@@ -174,9 +174,15 @@ class Feed:
                 heads = store.sample_heads(conn)
             namespaces = {sid: ns for sid, head in heads.items()
                           if (ns := root_namespace(head)) is not None}
-            self._catalogue = _Catalogue(
-                {m.slug: m for m in members},
-                {s.id: s for m in members for s in m.sources}, namespaces, time.monotonic())
+            sources = {s.id: s for m in members for s in m.sources}
+            for sid, source in sources.items():
+                # No live record left to read it from (a removed member, everything
+                # deleted): the prefix harvested, so its tombstones stay in that format.
+                fmt = BY_PREFIX.get(source.metadata_prefix)
+                if sid not in namespaces and fmt in ORIGINALS:
+                    namespaces[sid] = fmt.namespace
+            self._catalogue = _Catalogue({m.slug: m for m in members}, sources, namespaces,
+                                         time.monotonic())
             return self._catalogue
 
     def _writer_for(self, rows: Sequence[store.FeedRow]) -> RecordWriter:
@@ -186,9 +192,14 @@ class Feed:
         return RecordWriter(self._settings.repository_id, self._settings.public_root,
                             catalogue.sources, catalogue.namespaces)
 
+    def _offered(self) -> list[MetadataFormat]:
+        """The formats the feed offers: ours, and the originals some source gives."""
+        present = {format_of_namespace(ns) for ns in self._read_catalogue().namespaces.values()}
+        return [OAI_DC, MARC21, *(f for f in ORIGINALS if f in present)]
+
     def _format(self, prefix: str) -> MetadataFormat:
         fmt = BY_PREFIX.get(check_prefix(prefix))
-        if fmt is None:
+        if fmt is None or fmt not in self._offered():
             fail("cannotDisseminateFormat", f"The feed does not offer {prefix!r}: see "
                                             "ListMetadataFormats.")
         return fmt
@@ -257,8 +268,7 @@ class Feed:
             row = self._lookup(identifier)
             formats = self._writer_for([row]).formats_of(row)
         else:
-            present = {format_of_namespace(ns) for ns in self._read_catalogue().namespaces.values()}
-            formats = [OAI_DC, MARC21, *(f for f in ORIGINALS if f in present)]
+            formats = self._offered()
         if not formats:  # every record has oai_dc: kept for the protocol's sake
             fail("noMetadataFormats", "This record has no metadata format.")
         rows = "".join(
@@ -327,10 +337,14 @@ class Feed:
 
     def _list(self, verb: str, args: Mapping[str, str], when: datetime,
               high: int) -> list[str]:
-        fmt = self._format(args["metadataPrefix"])
+        # every argument's syntax first: a badArgument is answered without echoing them
+        prefix = check_prefix(args["metadataPrefix"])
         start = parse_bound(args["from"], upper=False) if "from" in args else None
         end = parse_bound(args["until"], upper=True) if "until" in args else None
         check_range(start, end)
+        if "set" in args and not SETSPEC_RE.fullmatch(args["set"]):
+            fail("badArgument", f"Not a valid setSpec: {args['set']!r}.")
+        fmt = self._format(prefix)
         selection = self._selection(fmt, args.get("set"))
         with connect(self._reader) as conn:
             after, upto = 0, high

@@ -10,7 +10,8 @@ from urllib.parse import quote, unquote
 from aggregator.normalize.vocab import TYPES
 
 __all__ = ["MEMBER", "TYPE", "TYPE_BY_SLUG", "SetRequest", "decode_spec", "encode_spec",
-           "header_specs", "parse_identifier", "read_set", "record_identifier", "type_spec"]
+           "header_specs", "parse_identifier", "read_set", "record_identifier", "type_spec",
+           "uri_form"]
 
 MEMBER = "member"
 TYPE = "type"
@@ -20,11 +21,36 @@ TYPE = "type"
 _SAFE = "-_.!~*'();/?:@&=+$,"
 _SPEC_SAFE = re.compile(r"[A-Za-z0-9\-_.!*'()]")
 _ESCAPED = re.compile(r"~([0-9A-F]{2})")
+# RFC 3986's URI-reference: the lexical space of xs:anyURI once XML Schema has escaped
+# non-ASCII characters and <>"{}|\^` (which it allows, unlike "%", "#" and "[]" misused).
+_PCT = "%[0-9A-Fa-f]{2}"
+_SUB = "!$&'()*+,;="
+_PCHAR = rf"(?:[A-Za-z0-9\-._~{_SUB}:@]|{_PCT})"
+_SEGMENT_NC = rf"(?:[A-Za-z0-9\-._~{_SUB}@]|{_PCT})+"
+_PATH = rf"(?:/{_PCHAR}*)*"
+_AUTHORITY = (rf"(?:(?:[A-Za-z0-9\-._~{_SUB}:]|{_PCT})*@)?"
+              rf"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~{_SUB}]|{_PCT})*)(?::[0-9]*)?")
+_URI_REFERENCE = re.compile(
+    rf"(?:[A-Za-z][A-Za-z0-9+\-.]*:(?://{_AUTHORITY}{_PATH}|/?(?:{_PCHAR}+{_PATH})?)"
+    rf"|//{_AUTHORITY}{_PATH}|/(?:{_PCHAR}+{_PATH})?|(?:{_SEGMENT_NC}{_PATH})?)"
+    rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?")
+_XSD_ESCAPES = re.compile(r'[^\x00-\x7f]|[<>"{}|\\^`]')
+_SEGMENT_SAFE = "-._~" + _SUB + "@"  # what one relative path segment keeps as it is
 
 
 def record_identifier(repository_id: str, slug: str, local: str) -> str:
     """``oai:<repository id>:<member slug>/<the member's identifier>``."""
     return f"oai:{repository_id}:{slug}/{quote(local, safe=_SAFE)}"
+
+
+def uri_form(text: str) -> str:
+    """``text`` as a legal xs:anyURI: as it is when it is one (without whitespace, which
+    the type collapses), else percent-encoded whole as one relative path segment
+    (UTF-8), which :func:`urllib.parse.unquote` reads back."""
+    if text and not any(ch.isspace() for ch in text) and _URI_REFERENCE.fullmatch(
+            _XSD_ESCAPES.sub("_", text)):
+        return text
+    return quote(text, safe=_SEGMENT_SAFE)
 
 
 def parse_identifier(repository_id: str, identifier: str) -> tuple[str, str] | None:

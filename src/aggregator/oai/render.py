@@ -19,7 +19,7 @@ from aggregator.oai.formats import (
     format_of_namespace,
     root_namespace,
 )
-from aggregator.oai.naming import header_specs, record_identifier
+from aggregator.oai.naming import header_specs, record_identifier, uri_form
 from aggregator.oai.protocol import format_datestamp
 from aggregator.store.feed import FeedRow, FeedSource
 
@@ -202,7 +202,7 @@ class RecordWriter:
         return (f'{_PROVENANCE_OPEN}<originDescription harvestDate="{changed}" '
                 f'altered="{"true" if altered else "false"}">'
                 f"<baseURL>{text(source.base_url)}</baseURL>"
-                f"<identifier>{text(row.identifier)}</identifier>"
+                f"<identifier>{text(uri_form(row.identifier))}</identifier>"
                 f"<datestamp>{_origin_datestamp(row.datestamp, changed)}</datestamp>"
                 f"<metadataNamespace>{text(namespace)}</metadataNamespace>{nested}"
                 "</originDescription></provenance></about>")

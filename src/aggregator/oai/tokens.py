@@ -87,6 +87,8 @@ class TokenCodec:
                     raise ValueError("not canonical")
             else:
                 raw = base64.b64decode(text, validate=True)
+                if base64.b64encode(raw) != text:  # spare bits set: another spelling
+                    raise ValueError("not canonical")
         except (UnicodeEncodeError, ValueError, binascii.Error):
             fail("badResumptionToken", "The resumptionToken is not one of ours.")
         body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]

@@ -64,6 +64,7 @@ class FeedSource:
     base_url: str
     status: str
     set_names: dict[str, str | None]
+    metadata_prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +182,15 @@ def load_members(conn: Connection) -> list[FeedMember]:
     their records are tombstones the feed still lists)."""
     sources: dict[int, list[FeedSource]] = {}
     for row in conn.execute(select(Source.id, Source.member_id, Source.base_url,
-                                   Source.status, Source.set_names, Member.slug)
+                                   Source.status, Source.set_names, Source.metadata_prefix,
+                                   Member.slug)
                             .join(Member, Member.id == Source.member_id)
                             .order_by(Source.id)):
         names = _json(row.set_names) or {}
         sources.setdefault(row.member_id, []).append(FeedSource(
             row.id, row.slug, row.base_url, row.status,
-            {str(k): (None if v is None else str(v)) for k, v in names.items()}))
+            {str(k): (None if v is None else str(v)) for k, v in names.items()},
+            row.metadata_prefix))
     members = conn.execute(select(Member.id, Member.slug, Member.name, Member.homepage,
                                   Member.city, Member.province, Member.kind, Member.status)
                            .where(Member.status != "pending").order_by(Member.slug))

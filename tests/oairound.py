@@ -210,17 +210,33 @@ def once(items: Iterable[tuple[str, Seen]]) -> Harvest:
     return out
 
 
+def labels(engine: Engine) -> dict[int, str]:
+    """How the feed names each source in identifiers: the member's slug for its first
+    source, ``<slug>.<source id>`` for its later ones."""
+    out: dict[int, str] = {}
+    firsts: set[str] = set()
+    with connect(engine) as conn:
+        for sid, slug in conn.execute(select(Source.id, Member.slug)
+                                      .join(Member, Member.id == Source.member_id)
+                                      .order_by(Source.id)):
+            out[sid] = slug if slug not in firsts else f"{slug}.{sid}"
+            firsts.add(slug)
+    return out
+
+
 def feed_view(engine: Engine, repository_id: str = REPOSITORY_ID) -> Harvest:
     """What the store says the feed holds: every record, tombstones included, under
     its feed identifier, with our change time as datestamp, its sets and its title(s)."""
-    query = (select(Member.slug, Record.identifier, Record.last_changed, Record.deleted,
-                    Record.set_specs, Record.work_type, Record.fields)
+    query = (select(Member.slug, Source.id.label("source"), Record.identifier,
+                    Record.last_changed, Record.deleted, Record.set_specs,
+                    Record.work_type, Record.fields)
              .join(Source, Source.id == Record.source_id)
              .join(Member, Member.id == Source.member_id))
     with connect(engine) as conn:
         rows = conn.execute(query).all()
+    named = labels(engine)
     return once(
-        (record_identifier(repository_id, row.slug, row.identifier),
+        (record_identifier(repository_id, named[row.source], row.identifier),
          Seen(format_datestamp(row.last_changed), bool(row.deleted),
               tuple(header_specs(row.slug, row.set_specs or (), row.work_type)),
               () if row.deleted else _field_titles(row.fields)))
@@ -240,13 +256,11 @@ def high_water(engine: Engine) -> int:
 
 def changed_since(engine: Engine, seq: int, repository_id: str = REPOSITORY_ID) -> set[str]:
     """Feed identifiers of the records changed after ``change_seq`` ``seq``."""
-    query = (select(Member.slug, Record.identifier)
-             .join(Source, Source.id == Record.source_id)
-             .join(Member, Member.id == Source.member_id)
-             .where(Record.change_seq > seq))
+    query = select(Record.source_id, Record.identifier).where(Record.change_seq > seq)
+    named = labels(engine)
     with connect(engine) as conn:
-        return {record_identifier(repository_id, slug, ident)
-                for slug, ident in conn.execute(query)}
+        return {record_identifier(repository_id, named[source], ident)
+                for source, ident in conn.execute(query)}
 
 
 def with_sickle(url: str, **args: str) -> Harvest:
@@ -459,8 +473,10 @@ def _xml_text(text: str) -> str:
 def written_titles(library: Library) -> Harvest:
     """The titles the library last sent, by feed identifier (none for deleted ones)."""
     out: Harvest = {}
+    named = labels(library.network.engine)
     for (source, ident), rec in library.sent.items():
         slug = "unira" if source == "unira-repo" else source
+        label = named[library.network.sources[source]]
         titles: tuple[str, ...] = ()
         if not rec.deleted and rec.metadata_xml is not None:
             found = etree.fromstring(rec.metadata_xml).xpath(
@@ -468,7 +484,7 @@ def written_titles(library: Library) -> Harvest:
                 " | //mods:title/text()", namespaces=NS)
             titles = tuple(str(t) for t in found)
         deleted = rec.deleted or slug in library.removed
-        out[record_identifier(REPOSITORY_ID, slug, ident)] = Seen(
+        out[record_identifier(REPOSITORY_ID, label, ident)] = Seen(
             "", deleted, (), () if deleted else titles)
     return out
 

@@ -348,8 +348,6 @@ def test_a_removed_members_deletions_reach_harvesters_of_its_own_format(
     assert "mods" in formats
 
 
-@pytest.mark.xfail(strict=True, reason="open design question: oai:<network>:<member>/<local> "
-                   "cannot tell two sources of one member apart")
 def test_two_sources_of_one_member_with_the_same_local_identifier_are_two_records(
         client: FlaskClient, network: Network) -> None:
     """Two journals of one university, each a stock OJS (oai:ojs.pkp.sfu.ca:article/N):
@@ -362,7 +360,18 @@ def test_two_sources_of_one_member_with_the_same_local_identifier_are_two_record
     network.put("univ-b", [dc("oai:ojs.pkp.sfu.ca:article/1", "Artikel jurnal B")])
     found = identifiers(harvest(client, verb="ListIdentifiers", metadataPrefix="oai_dc",
                                 set="member:univ"))
-    assert len(found) == len(set(found)) == 2
+    second = network.sources["univ-b"]
+    assert found == [ident("univ", "oai:ojs.pkp.sfu.ca:article/1"),
+                     ident(f"univ.{second}", "oai:ojs.pkp.sfu.ca:article/1")]
+    for label, title in (("univ", "Artikel jurnal A"), (f"univ.{second}", "Artikel jurnal B")):
+        record = oai(client, verb="GetRecord", metadataPrefix="oai_dc",
+                     identifier=ident(label, "oai:ojs.pkp.sfu.ca:article/1"))
+        assert one(record, "//dc:title/text()") == title
+        assert "member:univ" in xp(record, "//o:setSpec/text()")
+    for wrong in (f"univ.{network.sources['kota']}", "univ.999", "univ."):
+        missing = oai(client, verb="GetRecord", metadataPrefix="oai_dc",
+                      identifier=ident(wrong, "oai:ojs.pkp.sfu.ca:article/1"))
+        assert error_code(missing) == "idDoesNotExist"
 
 
 def test_identifiers_stay_when_a_record_changes(client: FlaskClient, network: Network) -> None:

@@ -254,11 +254,14 @@ class Feed:
 
     def _lookup(self, identifier: str) -> store.FeedRow:
         parsed = naming.parse_identifier(self._settings.repository_id, identifier)
-        member = None if parsed is None else self._read_catalogue().members.get(parsed[0])
-        if parsed is None or member is None:
+        slug = None if parsed is None else parsed[0].partition(".")[0]
+        member = None if slug is None else self._read_catalogue().members.get(slug)
+        source = None if member is None or parsed is None else next(
+            (s for s in member.sources if s.label == parsed[0]), None)
+        if parsed is None or source is None:
             fail("idDoesNotExist", f"No record of this feed has the identifier {identifier!r}.")
         with connect(self._reader) as conn:
-            row = store.find(conn, [s.id for s in member.sources], parsed[1])
+            row = store.find(conn, [source.id], parsed[1])
         if row is None:
             fail("idDoesNotExist", f"No record of this feed has the identifier {identifier!r}.")
         return row

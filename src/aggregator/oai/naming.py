@@ -38,9 +38,10 @@ _XSD_ESCAPES = re.compile(r'[^\x00-\x7f]|[<>"{}|\\^`]')
 _SEGMENT_SAFE = "-._~" + _SUB + "@"  # what one relative path segment keeps as it is
 
 
-def record_identifier(repository_id: str, slug: str, local: str) -> str:
-    """``oai:<repository id>:<member slug>/<the member's identifier>``."""
-    return f"oai:{repository_id}:{slug}/{quote(local, safe=_SAFE)}"
+def record_identifier(repository_id: str, label: str, local: str) -> str:
+    """``oai:<repository id>:<source label>/<the member's identifier>``: the label is the
+    member's slug (``<slug>.<source id>`` for a member's second source and later)."""
+    return f"oai:{repository_id}:{label}/{quote(local, safe=_SAFE)}"
 
 
 def uri_form(text: str) -> str:
@@ -54,7 +55,7 @@ def uri_form(text: str) -> str:
 
 
 def parse_identifier(repository_id: str, identifier: str) -> tuple[str, str] | None:
-    """(member slug, the member's identifier) of one of our identifiers, else ``None``."""
+    """(source label, the member's identifier) of one of our identifiers, else ``None``."""
     head = f"oai:{repository_id}:"
     if not identifier.startswith(head):
         return None

@@ -134,11 +134,11 @@ class RecordWriter:
     def header(self, row: FeedRow, changed: str | None = None) -> str:
         """``<header>``: our identifier, our change time (``changed``, formatted, when
         the caller has it already), the record's sets."""
-        slug = self._sources[row.source_id].member_slug
-        specs = "".join([f"<setSpec>{spec}</setSpec>"
-                         for spec in header_specs(slug, row.set_specs, row.work_type)])
+        source = self._sources[row.source_id]
+        specs = "".join([f"<setSpec>{spec}</setSpec>" for spec in header_specs(
+            source.member_slug, row.set_specs, row.work_type)])
         status = ' status="deleted"' if row.deleted else ""
-        local = record_identifier(self._repository_id, slug, row.identifier)
+        local = record_identifier(self._repository_id, source.label, row.identifier)
         return (f"<header{status}><identifier>{text(local)}</identifier><datestamp>"
                 f"{changed or format_datestamp(row.changed)}</datestamp>{specs}</header>")
 

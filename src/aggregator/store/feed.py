@@ -57,7 +57,13 @@ _IN_SET = {
 
 @dataclass(frozen=True, slots=True)
 class FeedSource:
-    """A source as the feed names its records: whose, and where they came from."""
+    """A source as the feed names its records: whose, and where they came from.
+
+    ``label`` is what the feed's identifiers name the source by: the member's slug for
+    its first source, ``<slug>.<source id>`` for any later one (two journals of one
+    university often give the same identifiers: every stock OJS says
+    ``oai:ojs.pkp.sfu.ca:article/N``). Sources are never deleted, so labels never change.
+    """
 
     id: int
     member_slug: str
@@ -65,6 +71,7 @@ class FeedSource:
     status: str
     set_names: dict[str, str | None]
     metadata_prefix: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +194,11 @@ def load_members(conn: Connection) -> list[FeedMember]:
                             .join(Member, Member.id == Source.member_id)
                             .order_by(Source.id)):
         names = _json(row.set_names) or {}
-        sources.setdefault(row.member_id, []).append(FeedSource(
+        known = sources.setdefault(row.member_id, [])
+        known.append(FeedSource(
             row.id, row.slug, row.base_url, row.status,
             {str(k): (None if v is None else str(v)) for k, v in names.items()},
-            row.metadata_prefix))
+            row.metadata_prefix, row.slug if not known else f"{row.slug}.{row.id}"))
     members = conn.execute(select(Member.id, Member.slug, Member.name, Member.homepage,
                                   Member.city, Member.province, Member.kind, Member.status)
                            .where(Member.status != "pending").order_by(Member.slug))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ import pytest
 from flask import Flask
 
 from aggregator.web import create_app
+from aggregator.web.serve import PortalServer
 from portal import Site, build_sample_site, close_site
 
 BASE = "https://katalog.example.id"
@@ -79,6 +82,17 @@ def test_the_host_header_never_goes_into_a_url(app: Flask, site: Site) -> None:
     assert re.search(rf"^UR  - {re.escape(BASE)}/records/{record}\b", ris.decode(), re.M)
 
 
+def test_werkzeugs_own_redirects_lead_to_base_url(app: Flask, site: Site) -> None:
+    """Doubled slashes are merged by a redirect that Werkzeug writes itself."""
+    record = site.record_id("unira", "oai:eprints.unira.example.ac.id:477")
+    client = app.test_client()
+    for path, target in ((f"/records//{record}", f"/records/{record}"),
+                         (f"/records/{record}//export/ris", f"/records/{record}/export/ris")):
+        response = client.get(path, headers={"Host": EVIL})
+        assert response.status_code == 308, path
+        assert response.headers["Location"] == BASE + target, path
+
+
 @pytest.mark.parametrize("path", ["/records/１", "/records/٣", "/api/records/１",
                                   "/records/１/export/ris", "/records/99999999999999999999"])
 def test_ids_in_urls_are_ascii_digits(app: Flask, site: Site, path: str) -> None:
@@ -86,6 +100,29 @@ def test_ids_in_urls_are_ascii_digits(app: Flask, site: Site, path: str) -> None
     assert client.get(path).status_code == 404
     record = site.record_id("unira", "oai:eprints.unira.example.ac.id:477")
     assert client.get(f"/records/{record}").status_code == 200
+
+
+def test_connections_past_file_number_1024_are_served(app: Flask) -> None:
+    """select() cannot watch a socket numbered above 1024; a busy server gets there."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this process may open only {hard} files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+    server = None
+    try:
+        server = PortalServer(app, port=0)
+        assert server._server.socket.fileno() > 1024
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        with urllib.request.urlopen(server.url + "healthz", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        if server is not None:
+            server.stop()
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 # -- aggregator serve ------------------------------------------------------------------

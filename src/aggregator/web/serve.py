@@ -60,11 +60,12 @@ def waitress_options(threads: int, trusted_proxy: str = "",
         "connection_limit": limits.connections, "channel_timeout": limits.idle,
         # look for overdue connections often enough for both timeouts to hold
         "cleanup_interval": max(1.0, min(limits.idle, limits.request) / 4),
-        "max_request_body_size": MAX_BODY, "backlog": BACKLOG}
+        "max_request_body_size": MAX_BODY, "backlog": BACKLOG,
+        # select() fails once a socket's number passes 1024: poll() has no such limit
+        "asyncore_use_poll": True}
     if trusted_proxy:
         options.update(trusted_proxy=trusted_proxy, trusted_proxy_count=1,
-                       trusted_proxy_headers="x-forwarded-for x-forwarded-proto "
-                                             "x-forwarded-host")
+                       trusted_proxy_headers="x-forwarded-for x-forwarded-proto")
     return options
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, Response, request, url_for
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from aggregator.web.state import portal
@@ -38,6 +38,19 @@ class AsciiIntConverter(IntegerConverter):
         return number
 
 
+def _public_location(response: Response) -> Response:
+    """Werkzeug's own redirects (``/records//1`` to ``/records/1``, a missing trailing
+    slash) name the site by the request's Host header: name it by ``base_url``."""
+    location = response.headers.get("Location")
+    here = request.root_url
+    if location and location.startswith(here):
+        response.headers["Location"] = (portal().settings.public_root + "/"
+                                        + location[len(here):])
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Use :class:`AsciiIntConverter` for every ``<int:…>`` (before routes are added)."""
+    """Use :class:`AsciiIntConverter` for every ``<int:…>`` (before routes are added);
+    redirects lead to ``base_url``."""
     app.url_map.converters["int"] = AsciiIntConverter
+    app.after_request(_public_location)

@@ -34,6 +34,8 @@ _URI_REFERENCE = re.compile(
     rf"(?:[A-Za-z][A-Za-z0-9+\-.]*:(?://{_AUTHORITY}{_PATH}|/?(?:{_PCHAR}+{_PATH})?)"
     rf"|//{_AUTHORITY}{_PATH}|/(?:{_PCHAR}+{_PATH})?|(?:{_SEGMENT_NC}{_PATH})?)"
     rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?")
+# The usual identifier (``oai:host:local``, a URL without authority): a URI for certain.
+_PLAIN_URI = re.compile(rf"[A-Za-z][A-Za-z0-9+\-.]*:(?!//)[A-Za-z0-9\-._~{_SUB}:@/]*")
 _XSD_ESCAPES = re.compile(r'[^\x00-\x7f]|[<>"{}|\\^`]')
 _SEGMENT_SAFE = "-._~" + _SUB + "@"  # what one relative path segment keeps as it is
 
@@ -48,6 +50,8 @@ def uri_form(text: str) -> str:
     """``text`` as a legal xs:anyURI: as it is when it is one (without whitespace, which
     the type collapses), else percent-encoded whole as one relative path segment
     (UTF-8), which :func:`urllib.parse.unquote` reads back."""
+    if _PLAIN_URI.fullmatch(text):
+        return text
     if text and not any(ch.isspace() for ch in text) and _URI_REFERENCE.fullmatch(
             _XSD_ESCAPES.sub("_", text)):
         return text

@@ -157,7 +157,7 @@ def serve(folder: Path, threads: int, workers: int, log: Path
            "AGGREGATOR_SEARCH_BACKEND": "tantivy", "AGGREGATOR_INDEX_DIR": "",
            "PYTHONUNBUFFERED": "1", "AGGREGATOR_SEARCH_RATE_LIMIT": "0"}
     env.pop("AGGREGATOR_CONFIG", None)
-    command = [sys.executable, "-m", "aggregator", "serve", "--port", "0",
+    command = [sys.executable, "-m", "aggregator", "serve", "--port", "0", "--no-scheduler",
                "--threads", str(threads), *(["--workers", str(workers)] if workers else [])]
     with log.open("w") as errors:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=errors,

@@ -1,4 +1,5 @@
-"""The `aggregator` command line: init, members, sources, check, harvest, serve, demo."""
+"""The `aggregator` command line: init, members, sources, check, harvest, serve, demo,
+scheduler, status."""
 
 from __future__ import annotations
 
@@ -308,11 +309,14 @@ def demo(obj: Context, data_dir: Path, port: int, no_serve: bool) -> None:
 
 def _register_catalogue_commands() -> None:
     from aggregator.cli_index import index_group, search
+    from aggregator.cli_scheduler import scheduler, status
     from aggregator.cli_web import serve
 
     cli.add_command(index_group)
     cli.add_command(search)
     cli.add_command(serve)
+    cli.add_command(scheduler)
+    cli.add_command(status)
 
 
 _register_catalogue_commands()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,9 +26,14 @@ import click
                    "per CPU core].")
 @click.option("--threads", default=None, type=click.IntRange(1, 256),
               help="Threads per worker [default: the web_threads setting].")
+@click.option("--no-scheduler", is_flag=True,
+              help="Serve only; harvesting is left to `aggregator scheduler` processes.")
 @click.pass_obj
-def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | None) -> None:
-    """Serve the portal (pages, JSON API, exports) and the OAI feed with waitress."""
+def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | None,
+          no_scheduler: bool) -> None:
+    """Serve the portal (pages, JSON API, exports) and the OAI feed with waitress, and
+    harvest every source on its schedule (in this process, never in the web workers)."""
+    from aggregator.cli_scheduler import build_scheduler
     from aggregator.web import create_app
     from aggregator.web.serve import Limits, PortalServer, bind, serve_workers
 
@@ -33,23 +42,53 @@ def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | No
     workers = workers or settings.web_workers or os.cpu_count() or 1
     threads = threads or settings.web_threads
     limits = Limits.of(settings)
+    harvesting = "" if no_scheduler else "; harvesting on schedule"
     if workers == 1:
         server = PortalServer(None, host, port, threads, settings.web_trusted_proxy, limits)
         settings = _with_base_url(settings, server.url)
         server.mount(create_app(settings))
-        server.run(lambda url: click.echo(f"Portal: {url} (OAI feed: {settings.public_root}"
-                                          "/oai; Ctrl-C to stop)"))
+        with _scheduling(None if no_scheduler else (settings, obj.engine()), build_scheduler):
+            server.run(lambda url: click.echo(
+                f"Portal: {url} (OAI feed: {settings.public_root}/oai{harvesting}; "
+                "Ctrl-C to stop)"))
         return
     sock = bind(host, port)
     shown = f"[{host}]" if ":" in host else host
     settings = _with_base_url(settings, f"http://{shown}:{sock.getsockname()[1]}/")
     click.echo(f"Portal: http://{shown}:{sock.getsockname()[1]}/ ({workers} workers, "
-               f"{threads} threads each; OAI feed: {settings.public_root}/oai; "
+               f"{threads} threads each; OAI feed: {settings.public_root}/oai{harvesting}; "
                "Ctrl-C to stop)")
     sys.stdout.flush()
-    sys.exit(serve_workers(lambda: create_app(settings), sock, workers=workers,
-                           threads=threads, trusted_proxy=settings.web_trusted_proxy,
-                           limits=limits))
+    env = dict(os.environ, AGGREGATOR_BASE_URL=settings.base_url)
+    if obj.config_file:
+        env["AGGREGATOR_CONFIG"] = os.path.abspath(obj.config_file)
+    with _scheduling(None if no_scheduler else (settings, obj.engine()), build_scheduler):
+        code = serve_workers(sock, workers=workers, threads=threads, env=env)
+    sys.exit(code)
+
+
+@contextmanager
+def _scheduling(store: tuple[Any, Any] | None, build: Any) -> Iterator[None]:
+    """Run the scheduler in this (the parent) process while the block serves; SIGTERM
+    then ends the block like Ctrl-C, and the harvests end at a page boundary."""
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    sched, close_index = build(*store) if store is not None else (None, _nothing)
+    try:
+        if sched is not None:
+            sched.start()
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if sched is not None:
+            sched.close()
+        close_index()
+
+
+def _nothing() -> None:
+    return None
 
 
 def _with_base_url(settings: Any, listening: str) -> Any:

@@ -88,6 +88,20 @@ class Settings:
         3, "Stop a list after this many consecutive pages that bring no new identifier.")
     default_every: str = _setting(
         "24h", "Default harvest interval of a new source (e.g. 6h, 1d, 30m).")
+    harvest_concurrency: int = _setting(
+        4, "Sources on different hosts that one scheduler process harvests at once (one "
+           "request at a time per host across all processes, always).")
+    scheduler_poll_seconds: float = _setting(
+        5.0, "Seconds between a scheduler's looks for sources that are due.")
+    lease_seconds: float = _setting(
+        300.0, "Seconds a scheduler's hold on a source (and its host) lasts unless renewed; "
+               "a crashed worker's sources are taken over after it.")
+    failure_backoff: str = _setting(
+        "10m", "Wait before retrying a source whose run failed; it doubles with each "
+               "further failure, up to a day, and resets on success.")
+    reconcile_every: str = _setting(
+        "7d", "Interval of a source's full pass, which also finds records deleted without "
+              "a trace (servers saying deletedRecord=no).")
     search_backend: str = _setting(
         "tantivy", "Search engine of the portal: tantivy (fast, the default) or whoosh "
                    "(pure Python).")
@@ -243,6 +257,9 @@ def _validate(settings: Settings) -> Settings:
         ("web_channel_timeout", settings.web_channel_timeout > 0),
         ("web_request_timeout", settings.web_request_timeout > 0),
         ("search_rate_limit", settings.search_rate_limit >= 0),
+        ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256),
+        ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600),
+        ("lease_seconds", 1 <= settings.lease_seconds <= 86400),
         ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
         ("max_pages_per_run", settings.max_pages_per_run >= 1),
         ("empty_pages_limit", settings.empty_pages_limit >= 1),
@@ -260,10 +277,11 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError(f"setting {name!r}: bad value {getattr(settings, name)!r}")
     from aggregator.schedule import parse_interval  # late: keeps config import-light
 
-    try:
-        parse_interval(settings.default_every)
-    except ValueError as exc:
-        raise ConfigError(f"setting 'default_every': {exc}") from exc
+    for name in ("default_every", "failure_backoff", "reconcile_every"):
+        try:
+            parse_interval(getattr(settings, name))
+        except ValueError as exc:
+            raise ConfigError(f"setting {name!r}: {exc}") from exc
     return settings
 
 

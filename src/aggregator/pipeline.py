@@ -28,7 +28,6 @@ from aggregator.store.ingest import PageWrite, reconcile, write_page
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 900
 LEASE_RENEW_EVERY = 60.0
 NORMALISE_AHEAD_FROM = 500  # records in a run before pages are normalised in a worker
 Progress = Callable[[int, int | None], None]
@@ -68,7 +67,8 @@ class SyncResult:
 def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: bool = False,
                 progress: Progress | None = None,
                 client_factory: Callable[[str, Settings], OAIClient] = OAIClient,
-                index: SearchBackend | None = None) -> SyncResult:
+                index: SearchBackend | None = None, owner: str | None = None,
+                stop: Callable[[], bool] | None = None) -> SyncResult:
     """Harvest one source into the store, resuming an interrupted run if there is one.
 
     After a complete run the source's setSpecs in use are stored with the names the
@@ -83,6 +83,11 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         client_factory: builds the HTTP client (tests may wrap it).
         index: when given, the search index catches up with the store after the run
             (a failure there is a warning: the harvest itself is kept).
+        owner: the lease the caller already holds on the source (the scheduler's
+            claim); the caller then gives it back. Without it, the run takes the lease
+            itself and releases it at the end.
+        stop: asked after each stored page; when it says so the run ends ``partial``
+            at that page boundary and the next run resumes there.
 
     Returns:
         The run's counts and status. Harvest problems are reported in the result, not
@@ -95,14 +100,16 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         return SyncResult(label, source_id, "partial", warnings=[Notice(
             "retry-later", f"the server asked us to wait until "
                            f"{state.not_before:%Y-%m-%dT%H:%M:%SZ}").as_dict()])
-    owner = runs.lease_owner_id()
-    if not runs.acquire_lease(engine, source_id, owner, LEASE_SECONDS):
+    held = owner is not None
+    owner = owner or runs.lease_owner_id()
+    if not runs.acquire_lease(engine, source_id, owner, settings.lease_seconds):
         return SyncResult(label, source_id, "failed", errors=[Notice(
             "busy", "another harvest of this source is running").as_dict()])
     try:
-        result = _run(engine, settings, state, owner, full, progress, client_factory)
+        result = _run(engine, settings, state, owner, full, progress, client_factory, stop)
     finally:
-        runs.release_lease(engine, source_id, owner)
+        if not held:
+            runs.release_lease(engine, source_id, owner)
     if index is not None:
         try:
             result.indexed = sync_index(engine, index).documents
@@ -117,8 +124,8 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
 
 
 def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str, full: bool,
-         progress: Progress | None,
-         client_factory: Callable[[str, Settings], OAIClient]) -> SyncResult:
+         progress: Progress | None, client_factory: Callable[[str, Settings], OAIClient],
+         stop: Callable[[], bool] | None = None) -> SyncResult:
     source_id = state.id
     resumed_from = runs.interrupted_run(engine, source_id)
     checkpoint = Checkpoint.from_json(state.checkpoint)
@@ -146,14 +153,19 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
                     page_bytes=step.nbytes, notices=step.page.notices,
                     seen_pass=step.seen_pass, response_date=step.page.response_date,
                     complete_list_size=step.page.complete_list_size, normalised=normalised))
-                if time.monotonic() - renewed > LEASE_RENEW_EVERY:
-                    if not runs.renew_lease(engine, source_id, owner, LEASE_SECONDS):
+                if time.monotonic() - renewed > min(LEASE_RENEW_EVERY,
+                                                    settings.lease_seconds / 3):
+                    if not runs.renew_lease(engine, source_id, owner, settings.lease_seconds):
                         outcome.fail("lease", "another process took over this source; "
                                               "stopping so it is not harvested twice")
                         break
                     renewed = time.monotonic()
                 if progress is not None:
                     progress(harvester.received, harvester.complete_list_size)
+                if stop is not None and stop():
+                    outcome.degrade("stopped", "the harvester was asked to stop; the next "
+                                               "run goes on from this page")
+                    break
     except FetchError as exc:  # Identify could not reach the host at all
         outcome.fail("fetch", str(exc))
     except AggregatorError as exc:
@@ -271,7 +283,7 @@ def _name_sets(engine: Engine, settings: Settings, state: runs.SourceState, owne
     # ListSets may take a while on a slow server: renew the lease first, and leave the
     # host alone if another process has taken the source over meanwhile
     if (not specs or not member_sets.names_due(state.sets_checked_at, now)
-            or not runs.renew_lease(engine, state.id, owner, LEASE_SECONDS)):
+            or not runs.renew_lease(engine, state.id, owner, settings.lease_seconds)):
         member_sets.save_set_names(engine, state.id, specs)
         return
     with client_factory(state.base_url, settings) as client:

@@ -1,9 +1,11 @@
-"""Harvest intervals: parsing and formatting durations such as ``24h``, ``1d12h``, ``30m``."""
+"""Harvest timing: intervals such as ``24h``, ``1d12h``, ``30m`` (parsed and formatted),
+and the host a source's requests count against for politeness."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 _PART = re.compile(r"(\d+)\s*([wdhms])")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -34,3 +36,18 @@ def format_interval(delta: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or "0s"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_key(url: str) -> str:
+    """The politeness key of a URL: ``host:port`` in lower case, the port spelled out
+    (two servers on one machine are two hosts; http://h/ and http://H:80/ are one)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+    except ValueError:  # a port out of range: the request fails anyway
+        port = 0
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

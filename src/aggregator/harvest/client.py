@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urldefrag, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urldefrag, urlencode, urljoin
 
 import requests
 import sickle
@@ -24,6 +24,7 @@ from aggregator.harvest.body import BadEncoding, Transient, read_body, reason
 from aggregator.harvest.netguard import GuardedAdapter, Resolver, check_request_url
 from aggregator.harvest.retry import backoff_delay, parse_retry_after
 from aggregator.records import Notice
+from aggregator.schedule import host_key
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
     def _request(self, method: str, url: str, data: str | None, *,
                  identity: bool = False) -> FetchedResponse:
         """Make one HTTP exchange (no redirects followed) and read the body when useful."""
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_key(url)
         headers = {"Accept-Encoding": "identity"} if identity else {}
         if data is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models of the store: Member, Source, Record, HarvestRun, ChangeCounter."""
+"""SQLAlchemy 2 models of the store: Member, Source, Record, HarvestRun, HostLease,
+ChangeCounter."""
 
 from __future__ import annotations
 
@@ -89,6 +90,13 @@ class Source(Base):
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # The scheduler: consecutive failed runs (the backoff grows with them), the last
+    # run's status and error, the last complete full pass (reconciliation)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    last_full_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # The member's own setSpecs used by its records, with their setName when known
     set_names: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -181,6 +189,17 @@ class HarvestRun(Base):
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     owner: Mapped[str | None] = mapped_column(String(200))
+
+
+class HostLease(Base):
+    """Politeness across processes: who may send requests to a host (``host:port``)."""
+
+    __tablename__ = "host_lease"
+
+    host: Mapped[str] = mapped_column(String(300), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChangeCounter(Base):

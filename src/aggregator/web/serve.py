@@ -8,8 +8,10 @@ import os
 import resource
 import signal
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -190,20 +192,23 @@ def bind(host: str, port: int) -> socket.socket:
                              "choose another --port") from exc
 
 
-def serve_workers(make_app: Callable[[], Flask], sock: socket.socket, *, workers: int,
-                  threads: int = THREADS, trusted_proxy: str = "",
-                  limits: Limits = Limits()) -> int:
-    """Serve from ``workers`` forked processes sharing ``sock``; returns when interrupted.
+def serve_workers(sock: socket.socket, *, workers: int, threads: int = THREADS,
+                  env: Mapping[str, str] | None = None) -> int:
+    """Serve from ``workers`` processes sharing ``sock``; returns when interrupted.
 
     One Python process answers from one core at a time, so a search page is served by
-    several processes on a machine with several cores. Each worker builds its own app
-    (its own database connections and index reader) after the fork; a worker that dies
-    is replaced.
+    several processes on a machine with several cores. Each worker is a new Python
+    process (``python -m aggregator.web.worker``, started by fork and exec) that reads
+    its settings from ``env`` like any command and builds its own app: it inherits
+    nothing of this process but the socket, so the scheduler's threads running here
+    (which may hold SQLite's or another library's lock at any moment) cannot leave a
+    worker hung. A worker that dies is replaced; only this function's own children are
+    waited for, never those of the harvests running beside it.
 
     Returns:
         0 after Ctrl-C or SIGTERM.
     """
-    children: set[int] = set()
+    children: dict[int, subprocess.Popen[bytes]] = {}
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -213,23 +218,24 @@ def serve_workers(make_app: Callable[[], Flask], sock: socket.socket, *, workers
             _signal(pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    command = [sys.executable, "-m", "aggregator.web.worker", str(sock.fileno()),
+               str(threads)]
     try:
         while not stopping:
             while len(children) < workers and not stopping:
-                children.add(_fork_worker(make_app, sock, limits,
-                                          waitress_options(threads, trusted_proxy, limits)))
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:  # pragma: no cover - PEP 475 retries os.wait
-                continue
-            children.discard(pid)
-            if not stopping:
-                logger.warning("portal worker %d ended (status %d); starting another", pid,
-                               status)
-        for pid in list(children):
-            os.waitpid(pid, 0)
+                child = subprocess.Popen(command, pass_fds=(sock.fileno(),),
+                                         env=dict(env if env is not None else os.environ))
+                children[child.pid] = child
+            time.sleep(0.2)
+            for pid, child in list(children.items()):
+                status = child.poll()
+                if status is not None:
+                    del children[pid]
+                    if not stopping:
+                        logger.warning("portal worker %d ended (status %d); starting "
+                                       "another", pid, status)
+        for child in children.values():
+            child.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -242,21 +248,14 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def _fork_worker(make_app: Callable[[], Flask], sock: socket.socket, limits: Limits,
-                 options: dict[str, Any]) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 0
-    try:  # the worker: plain signal handling, its own app, the shared socket
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
-        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-        quiet_queue_warnings()
-        open_files_for(limits)
-        server: Any = _guard(create_server(make_app(), sockets=[sock], **options), limits)
-        server.run()
-    except BaseException:  # a worker must never return into the parent's code
-        logger.exception("portal worker failed")
-        code = 1
-    finally:
-        os._exit(code)
+def run_worker(app: Flask, sock: socket.socket, threads: int, trusted_proxy: str,
+               limits: Limits) -> None:
+    """Serve ``app`` on an inherited socket until SIGTERM (a worker of
+    :func:`serve_workers`; Ctrl-C reaches the parent, which stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    quiet_queue_warnings()
+    open_files_for(limits)
+    server: Any = _guard(create_server(app, sockets=[sock], **waitress_options(
+        threads, trusted_proxy, limits)), limits)
+    server.run()

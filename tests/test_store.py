@@ -85,6 +85,25 @@ def test_require_schema_on_an_empty_database(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_an_older_schema_is_named_and_upgraded_without_loss(tmp_path: Path) -> None:
+    from alembic import command
+
+    from aggregator.store.db import alembic_config
+
+    engine = make_engine(load_settings(environ={}, data_dir=str(tmp_path / "old")))
+    init_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(update(ChangeCounter).values(value=41))
+        command.downgrade(alembic_config(conn), "0004")
+    with pytest.raises(SchemaMissing, match=r"at revision 0004; .*aggregator init"):
+        require_schema(engine)
+    init_schema(engine)
+    require_schema(engine)
+    with engine.connect() as conn:
+        assert conn.scalar(select(ChangeCounter.value)) == 41
+    engine.dispose()
+
+
 def test_unreachable_postgres_is_a_one_line_store_error_without_password() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -182,5 +182,10 @@ def require_schema(engine: Engine) -> None:
         SchemaMissing: the schema is absent or older than the code.
         StoreError: the database cannot be reached.
     """
-    if current_revision(engine) != head_revision():
+    current = current_revision(engine)
+    if current is None:
         raise SchemaMissing(_NO_SCHEMA)
+    if current != head_revision():
+        raise SchemaMissing(f"the database schema is at revision {current}; this version "
+                            f"needs {head_revision()}: run `aggregator init` to upgrade it "
+                            "(nothing stored is lost)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -267,3 +268,38 @@ def test_cursor_only_advances_after_a_complete_run(engine: Engine, settings: Set
     assert resumed.new == 40  # the first page was kept; the rest came on resume
     assert live_ids(engine, source) == expected_live(repo)
     assert source_row(engine, source).cursor_from is not None
+
+
+def test_each_run_records_the_from_it_asked_for(engine: Engine, settings: Settings) -> None:
+    repo = Repository(make_records(25), page_size=10)
+    with OAIServer(repo) as server:
+        source = register(engine, server.base_url)
+        run(engine, settings, source)
+        run(engine, settings, source)
+        sent = [r.get("from") for r in list_requests(server) if "resumptionToken" not in r]
+    first, second = runs_of(engine, source)
+    assert first.request_from is None and sent[0] is None  # everything, no from
+    assert second.request_from is not None and second.request_from == sent[-1]
+
+
+def test_a_run_past_its_time_limit_ends_partial_and_the_next_goes_on(
+        engine: Engine, settings: Settings) -> None:
+    """One slow source must not hold the harvester: `source_time_limit` ends its run at
+    a page boundary; the next run resumes there, and the two give exactly the source."""
+    repo = Repository(make_records(120), page_size=10)
+    limited = replace(settings, source_time_limit=1.0)
+    with OAIServer(repo) as server:
+        server.quirk = lambda r: time.sleep(0.25) if r.verb == "ListRecords" else None
+        source = register(engine, server.base_url)
+        first = run(engine, limited, source)
+        kept = record_count(engine, source)
+        before = len(list_requests(server))
+        server.quirk = None
+        second = run(engine, limited, source)
+        resumed_with = list_requests(server)[before]
+    assert first.status == "partial" and "time-limit" in codes(first.warnings)
+    assert 0 < kept < 120
+    assert "resumptionToken" in resumed_with
+    assert second.status == "ok"
+    assert live_ids(engine, source) == expected_live(repo)
+    assert record_count(engine, source) == 120

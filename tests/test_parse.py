@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.errors import ForbiddenXML, MalformedXML, NotOAIResponse, OAIProtocolError
+from aggregator.errors import (
+    ForbiddenXML,
+    MalformedXML,
+    NotOAIResponse,
+    OAIProtocolError,
+    WrongAnswer,
+)
 from aggregator.harvest.identify import parse_identify, parse_metadata_formats, parse_sets
 from aggregator.harvest.parse import parse_list_page
 from aggregator.harvest.safe_xml import parse_bytes
@@ -200,8 +206,11 @@ def test_unknown_verb_is_a_programming_error() -> None:
 
 
 def test_response_without_verb_element() -> None:
-    with pytest.raises(MalformedXML):
+    with pytest.raises(WrongAnswer, match="asked for ListRecords, the server answered "
+                                          "with <ListSets>"):
         parse_list_page(page(THREE, verb="ListSets"))
+    with pytest.raises(MalformedXML, match="no <ListRecords> element"):
+        parse_list_page(page(THREE, verb="Nothing"))
 
 
 # --- OAI errors and non-OAI bodies --------------------------------------------------

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from aggregator.config import Settings
 from aggregator.demo.oaiserver import OAIServer, Repository, Request, Response
+from aggregator.errors import WrongAnswer
+from aggregator.harvest.check import check_endpoint
 from aggregator.harvest.harvester import READ_AHEAD_PAGES
 from aggregator.harvest.safe_xml import parse_bytes
 from aggregator.store.models import Record
@@ -174,6 +176,65 @@ def test_non_oai_bodies_with_200_are_errors_not_empty_lists(
     assert result.status == "failed"
     assert result.errors[0]["code"] == "not-oai"
     assert live_ids(engine, source) == expected_live(repo)  # nothing stored was lost
+
+
+DB_ERROR = b"<html><body><h1>Database error</h1><p>Too many connections</p></body></html>"
+
+
+def test_a_passing_error_page_in_the_middle_of_a_list_is_asked_again(
+        engine: Engine, settings: Settings, repo: Repository) -> None:
+    """QUIRKS #3: a 200 "Database error" page instead of page 2, twice, then the page."""
+    sleeps = Sleeps([])
+    result, source, server = harvest_with(engine, settings, repo, lambda server: (
+        on_nth_token_request(server, 1, lambda r: Response(
+            body=DB_ERROR, content_type="text/html"), times=2)), sleeps=sleeps)
+    assert result.status == "ok", result.as_json()
+    assert len(sleeps.calls) == 2 and sleeps.calls[1] > sleeps.calls[0]
+    assert live_ids(engine, source) == expected_live(repo)
+    assert record_count(engine, source) == N
+
+
+def test_an_error_page_that_stays_fails_the_run_and_the_next_run_resumes(
+        engine: Engine, settings: Settings, repo: Repository) -> None:
+    sleeps = Sleeps([])
+    with OAIServer(repo) as server:
+        server.quirk = on_nth_token_request(server, 2, lambda r: Response(
+            body=DB_ERROR, content_type="text/html"), times=99)
+        source = register(engine, server.base_url)
+        failed = run(engine, settings, source, sleeps=sleeps)
+        kept = record_count(engine, source)
+        server.quirk = None
+        before = len(list_requests(server))
+        resumed = run(engine, settings, source, sleeps=sleeps)
+        after = list_requests(server)[before:]
+    assert failed.status == "failed" and len(sleeps.calls) == settings.max_retries
+    (error,) = failed.errors
+    assert error["code"] == "not-oai" and "Database error" in error["sample"]
+    assert "resumptionToken=" in error["message"]  # the request that got it
+    assert f"gave up after {settings.max_retries + 1} attempts" in error["message"]
+    assert kept == 2 * PAGE  # what came before is kept
+    assert resumed.status == "ok"
+    assert "resumptionToken" in after[0]  # it went on from the saved page
+    assert live_ids(engine, source) == expected_live(repo)
+
+
+def test_identify_answered_with_another_verb_is_a_protocol_error(
+        engine: Engine, settings: Settings, repo: Repository) -> None:
+    def quirk(server: OAIServer) -> Callable[[Request], Response | None]:
+        listing = repo.render({"verb": "ListRecords", "metadataPrefix": "oai_dc"},
+                              server.base_url)
+        return lambda r: Response(body=listing) if r.verb == "Identify" else None
+
+    result, source, _ = harvest_with(engine, settings, repo, quirk)
+    assert result.status == "failed"
+    (error,) = result.errors
+    assert error["code"] == "protocol"
+    assert "asked for Identify, the server answered with <ListRecords>" in error["message"]
+    assert record_count(engine, source) == 0
+    with OAIServer(repo) as server:
+        server.quirk = quirk(server)
+        with pytest.raises(WrongAnswer, match="answered with <ListRecords>"):
+            check_endpoint(server.base_url, settings)
 
 
 # -- bytes and XML ---------------------------------------------------------------------

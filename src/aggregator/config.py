@@ -57,6 +57,9 @@ class Settings:
         "User-Agent sent with every request (the contact is appended).")
     connect_timeout: float = _setting(10.0, "Seconds to wait for a TCP/TLS connection.")
     read_timeout: float = _setting(60.0, "Seconds to wait for the next bytes of a response.")
+    request_deadline: float = _setting(
+        180.0, "Seconds one whole HTTP request may take, connecting, status line, headers "
+               "and body together: a server trickling its answer is cut off (and retried).")
     max_retries: int = _setting(4, "Retries of one request after a transient failure.")
     backoff_base: float = _setting(
         2.0, "First retry delay in seconds without Retry-After; doubles each time, with jitter.")
@@ -88,6 +91,9 @@ class Settings:
         3, "Stop a list after this many consecutive pages that bring no new identifier.")
     default_every: str = _setting(
         "24h", "Default harvest interval of a new source (e.g. 6h, 1d, 30m).")
+    source_time_limit: float = _setting(
+        3600.0, "Seconds one run of one source may take; past it the run ends `partial` at a "
+                "page boundary and the next run goes on from there.")
     harvest_concurrency: int = _setting(
         4, "Sources on different hosts that one scheduler process harvests at once (one "
            "request at a time per host across all processes, always).")
@@ -241,6 +247,7 @@ def _validate(settings: Settings) -> Settings:
     checks: list[tuple[str, bool]] = [
         ("connect_timeout", settings.connect_timeout > 0),
         ("read_timeout", settings.read_timeout > 0),
+        ("request_deadline", settings.request_deadline >= 1),
         ("max_retries", settings.max_retries >= 0),
         ("backoff_base", settings.backoff_base >= 0),
         ("retry_after_cap", settings.retry_after_cap >= 0),
@@ -257,6 +264,7 @@ def _validate(settings: Settings) -> Settings:
         ("web_channel_timeout", settings.web_channel_timeout > 0),
         ("web_request_timeout", settings.web_request_timeout > 0),
         ("search_rate_limit", settings.search_rate_limit >= 0),
+        ("source_time_limit", settings.source_time_limit >= 1),
         ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256),
         ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600),
         ("lease_seconds", 1 <= settings.lease_seconds <= 86400),

@@ -24,7 +24,8 @@ are values, never exceptions.
         ├── NotOAIResponse          the body is not an OAI-PMH document (HTML, JSON, empty)
         ├── MalformedXML            the body could not be parsed exactly, even after repair
         │   └── ForbiddenXML        a DOCTYPE or another construct we refuse outright
-        └── OAIProtocolError        the server answered with an OAI-PMH ``<error>``
+        ├── OAIProtocolError        the server answered with an OAI-PMH ``<error>``
+        └── WrongAnswer             an OAI-PMH answer to another verb than the one asked
 """
 
 from __future__ import annotations
@@ -158,3 +159,16 @@ class OAIProtocolError(HarvestError):
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.errors = errors or [(code, message)]
+
+
+class WrongAnswer(HarvestError):
+    """The server answered with OAI-PMH, but not to the verb asked (an ``Identify``
+    request answered with ``<ListRecords>``: a server that ignores its arguments).
+
+    Attributes:
+        sample: the first bytes of the body, for the report.
+    """
+
+    def __init__(self, message: str, *, sample: str = ""):
+        super().__init__(message)
+        self.sample = sample

@@ -140,7 +140,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
         use_day_granularity=state.use_day_granularity, date_filter=state.date_filter,
         cursor_from=state.cursor_from)
     outcome = Outcome()
-    renewed = time.monotonic()
+    began = renewed = time.monotonic()
     try:
         with client_factory(state.base_url, settings) as client:
             harvester = Harvester(client, settings, spec, mode="full" if full else "incremental",
@@ -166,6 +166,12 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
                     outcome.degrade("stopped", "the harvester was asked to stop; the next "
                                                "run goes on from this page")
                     break
+                if time.monotonic() - began > settings.source_time_limit:
+                    outcome.degrade("time-limit", f"the run took longer than "
+                                                  f"source_time_limit "
+                                                  f"({settings.source_time_limit:g} s); the "
+                                                  "next run goes on from this page")
+                    break
     except FetchError as exc:  # Identify could not reach the host at all
         outcome.fail("fetch", str(exc))
     except AggregatorError as exc:
@@ -178,7 +184,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
         _complete(engine, settings, state, run_id, outcome)
         _name_sets(engine, settings, state, owner, outcome, client_factory)
     runs.finish_run(engine, run_id, outcome.status, errors=outcome.errors,
-                    warnings=outcome.warnings)
+                    warnings=outcome.warnings, request_from=outcome.request_from)
     summary = runs.run_summary(engine, run_id)
     return SyncResult(
         "", source_id, summary.status, run_id=run_id, mode=summary.mode, new=summary.new,

@@ -41,6 +41,8 @@ class CheckReport:
         return {"base_url": self.base_url, "ok": not self.errors, "errors": self.errors,
                 "warnings": self.warnings, "info": self.info}
 
+CHECK_DEADLINE = 60.0  # seconds each request of `aggregator check` may take
+
 
 def check_endpoint(base_url: str, settings: Settings, prefix: str | None = None) -> CheckReport:
     """Probe Identify, ListMetadataFormats, ListSets and one page of records.
@@ -50,8 +52,10 @@ def check_endpoint(base_url: str, settings: Settings, prefix: str | None = None)
         HarvestError: Identify does not answer with OAI-PMH.
     """
     report = CheckReport(base_url)
-    # a manager waits for this answer: retry a transient failure once, not for minutes
-    settings = replace(settings, max_retries=min(settings.max_retries, 1))
+    # a manager waits for this answer: retry a transient failure once, not for minutes,
+    # and give each request a minute at most
+    settings = replace(settings, max_retries=min(settings.max_retries, 1),
+                       request_deadline=min(settings.request_deadline, CHECK_DEADLINE))
     with OAIClient(base_url, settings) as client:
         identify = parse_identify(client.harvest(verb="Identify").content)
         _check_identify(report, identify, base_url)

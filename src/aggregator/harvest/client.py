@@ -21,6 +21,7 @@ import urllib3.exceptions as u3
 from aggregator.config import Settings
 from aggregator.errors import BlockedAddress, FetchError, RetryLater
 from aggregator.harvest.body import BadEncoding, Transient, read_body, reason
+from aggregator.harvest.deadline import Deadline
 from aggregator.harvest.netguard import GuardedAdapter, Resolver, check_request_url
 from aggregator.harvest.retry import backoff_delay, parse_retry_after
 from aggregator.records import Notice
@@ -269,6 +270,12 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
                        "Retry-After" if asked is not None else "backoff")
         self._sleep(delay)
 
+    def pause(self, attempt: int) -> float:
+        """Sleep the backoff before retry number ``attempt`` (0 first); returns the delay."""
+        delay = self._backoff(attempt)
+        self._sleep(delay)
+        return delay
+
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, self.settings.backoff_base, self.settings.retry_after_cap)
 
@@ -294,27 +301,37 @@ class OAIClient(sickle.Sickle):  # type: ignore[misc]  # sickle has no type hint
         if data is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         s = self.settings
-        with self._host_slot(host):
+        with self._host_slot(host), Deadline(s.request_deadline) as deadline:
             start = self._clock()
             try:
-                resp = self._session.request(
-                    method, url, data=data, headers=headers, stream=True,
-                    timeout=(s.connect_timeout, s.read_timeout), verify=s.verify_tls,
-                    allow_redirects=False)
-            except Exception as exc:  # translated once, here, at the library boundary
-                translated = self._translate(exc, host)
-                if translated is exc:
-                    raise
-                raise translated from exc
-            try:
-                status = resp.status_code
-                skip = status in REDIRECT_STATUSES | FLOW_CONTROL_STATUSES | TRANSIENT_STATUSES
-                notices: list[Notice] = []
-                body = b"" if skip else read_body(
-                    resp, url, notices, start=start, cap=s.max_response_bytes,
-                    read_timeout=s.read_timeout, clock=self._clock)
-            finally:
-                resp.close()
+                try:
+                    resp = self._session.request(
+                        method, url, data=data, headers=headers, stream=True,
+                        timeout=(s.connect_timeout, s.read_timeout), verify=s.verify_tls,
+                        allow_redirects=False)
+                except Exception as exc:  # translated once, here, at the library boundary
+                    translated = self._translate(exc, host)
+                    if translated is exc:
+                        raise
+                    raise translated from exc
+                try:
+                    status = resp.status_code
+                    skip = status in (REDIRECT_STATUSES | FLOW_CONTROL_STATUSES
+                                      | TRANSIENT_STATUSES)
+                    notices: list[Notice] = []
+                    body = b"" if skip else read_body(
+                        resp, url, notices, start=start, cap=s.max_response_bytes,
+                        read_timeout=s.read_timeout, clock=self._clock)
+                finally:
+                    resp.close()
+            except (Transient, FetchError, BadEncoding) as exc:
+                if deadline.expired:  # the watchdog cut the request short
+                    raise Transient(f"{host} took longer than request_deadline "
+                                    f"({s.request_deadline:g}s) to answer {url}") from exc
+                raise
+            if deadline.expired:  # the last bytes came as the time ran out
+                raise Transient(f"{host} took longer than request_deadline "
+                                f"({s.request_deadline:g}s) to answer {url}")
             elapsed = self._clock() - start
         logger.debug("%s %s -> %d, %d bytes in %.2fs", method, url, status, len(body), elapsed)
         return FetchedResponse(url=url, status=status,

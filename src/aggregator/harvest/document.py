@@ -5,13 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aggregator.errors import ForbiddenXML, MalformedXML, NotOAIResponse, OAIProtocolError
+from aggregator.errors import (
+    ForbiddenXML,
+    MalformedXML,
+    NotOAIResponse,
+    OAIProtocolError,
+    WrongAnswer,
+)
 from aggregator.harvest.safe_xml import XMLElement, parse_bytes
 from aggregator.harvest.sanitize import clean_bytes, trim
 from aggregator.records import Notice
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 _OAI_ROOT = "{" + OAI_NS + "}OAI-PMH"
+_VERBS = ("Identify", "ListRecords", "ListIdentifiers", "GetRecord", "ListSets",
+          "ListMetadataFormats")
 # A resumptionToken start tag (not self-closing) followed by some text.
 _TOKEN_TEXT_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?resumptionToken(?:\s[^>]*)?(?<!/)>\s*[^<\s]")
 # What may precede the root: whitespace, PIs, comments, a DOCTYPE (possibly with a subset).
@@ -131,8 +139,13 @@ def verb_element(doc: Doc, verb: str, body: bytes) -> XMLElement:
     """Return the verb's element (``<ListRecords>``...) or raise MalformedXML."""
     el = find_child(doc.root, doc.ns + verb)
     if el is None:
-        raise MalformedXML(f"OAI-PMH response has no <{verb}> element",
-                           sample=body[:200].decode("utf-8", "replace"))
+        sample = body[:200].decode("utf-8", "replace")
+        other = next((name for name in _VERBS if name != verb
+                      and find_child(doc.root, doc.ns + name) is not None), None)
+        if other is not None:
+            raise WrongAnswer(f"asked for {verb}, the server answered with <{other}>: it "
+                              "does not follow the verb it is sent", sample=sample)
+        raise MalformedXML(f"OAI-PMH response has no <{verb}> element", sample=sample)
     return el
 
 

@@ -16,6 +16,7 @@ from aggregator.errors import (
     NotOAIResponse,
     OAIProtocolError,
     RetryLater,
+    WrongAnswer,
 )
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.identify import parse_identify
@@ -69,6 +70,7 @@ class Outcome:
     mode: str = "incremental"
     stopped_early: bool = False
     unreadable: int = 0
+    request_from: str | None = None  # the `from` of the run's first list request
 
     def fail(self, code: str, message: str, sample: str | None = None) -> None:
         """Record an error that ends the run."""
@@ -127,6 +129,8 @@ class Harvester:
         try:
             response = self.client.harvest(verb="Identify")
             info = parse_identify(response.content)
+        except WrongAnswer:
+            raise  # a protocol error: its lists cannot be trusted either
         except (NotOAIResponse, MalformedXML, OAIProtocolError) as exc:
             self.outcome.warnings.append(Notice("identify", f"Identify failed: {exc}"))
             return None
@@ -139,8 +143,8 @@ class Harvester:
             page = parse_list_page(response.content, verb=params["verb"])
         except NotOAIResponse as exc:
             raise NotOAIResponse(
-                f"HTTP {response.status}: the answer is not OAI-PMH "
-                f"({response.headers.get('content-type', 'no content type')})",
+                f"HTTP {response.status}: the answer to {response.request_url} is not "
+                f"OAI-PMH ({response.headers.get('content-type', 'no content type')})",
                 status=response.status, content_type=response.headers.get("content-type"),
                 head=exc.head) from exc
         page.notices[:0] = response.notices
@@ -229,7 +233,11 @@ class Harvester:
 
         The outcome is in :attr:`outcome` once the iterator is exhausted.
         """
-        info = self.identify()
+        try:
+            info = self.identify()
+        except WrongAnswer as exc:
+            self.outcome.fail("protocol", str(exc), exc.sample or None)
+            return
         run_start = None
         if info is not None:
             run_start = info.response_date
@@ -238,6 +246,8 @@ class Harvester:
                                 earliest_datestamp=info.earliest_datestamp)
         cp = self._start(run_start)
         self.outcome.pass_id = cp.pass_id
+        if not cp.token and cp.windows:
+            self.outcome.request_from = self._window_params(cp, cp.windows[0]).get("from")
         try:
             yield from self._loop(cp)
         finally:
@@ -249,6 +259,7 @@ class Harvester:
 
     def _loop(self, cp: Checkpoint) -> Iterator[Step]:
         eof_retries = 0
+        not_oai = 0  # consecutive answers to a resumption request that were not OAI-PMH
         seen_tokens: set[str] = set()
         seen_ids: set[int] = set()
         idle_pages = 0
@@ -271,6 +282,9 @@ class Harvester:
                 if self._on_oai_error(exc, cp, params):
                     continue
                 return
+            except WrongAnswer as exc:
+                self.outcome.fail("protocol", str(exc), exc.sample or None)
+                return
             except MalformedXML as exc:
                 if exc.at_eof and eof_retries < MAX_EOF_RETRIES:
                     eof_retries += 1
@@ -286,10 +300,21 @@ class Harvester:
             except (FetchError, NotOAIResponse) as exc:
                 sample = exc.head.decode("utf-8", "replace")[:300] if isinstance(
                     exc, NotOAIResponse) else None
+                if sample is not None and cp.token and not_oai < self.settings.max_retries:
+                    # a "Database error" page in the middle of a list is mostly passing
+                    # (QUIRKS #3): ask again after a backoff, as for a 503
+                    delay = self.client.pause(not_oai)
+                    not_oai += 1
+                    logger.warning("%s; retry %d of %d in %.1fs", exc, not_oai,
+                                   self.settings.max_retries, delay)
+                    self.close()  # the read-ahead asks for that page again
+                    continue
                 code = "not-oai" if isinstance(exc, NotOAIResponse) else "fetch"
-                self.outcome.fail(code, str(exc), sample)
+                tries = f" (gave up after {not_oai + 1} attempts)" if not_oai else ""
+                self.outcome.fail(code, f"{exc}{tries}", sample)
                 return
             eof_retries = 0
+            not_oai = 0
             self._pages += 1
             skipped = sum(1 for n in page.notices if n.code in UNREADABLE_CODES)
             if skipped:

@@ -15,6 +15,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from aggregator.errors import BlockedAddress, UserInputError
+from aggregator.harvest.deadline import watch
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,7 @@ def _guarded_socket(conn: HTTPConnection, allowed: Sequence[Network],
         sock: socket.socket | None = None
         try:
             sock = socket.socket(family, socktype, proto)
+            watch(sock)  # the request's deadline covers connecting too
             for option in conn.socket_options or ():
                 sock.setsockopt(*option)
             if isinstance(conn.timeout, int | float):
@@ -202,6 +204,10 @@ class GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         return _guarded_socket(self, self.allowed_networks, type(self).resolver)
 
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch(self.sock)  # a kept-alive connection: under this request's deadline too
+        super().request(*args, **kwargs)
+
 
 class GuardedHTTPSConnection(HTTPSConnection):
     """The TLS variant: TCP goes to the validated IP, SNI and certificate use the name."""
@@ -211,6 +217,10 @@ class GuardedHTTPSConnection(HTTPSConnection):
 
     def _new_conn(self) -> socket.socket:
         return _guarded_socket(self, self.allowed_networks, type(self).resolver)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch(self.sock)
+        super().request(*args, **kwargs)
 
 
 def _pool_classes(allowed: Sequence[Network],

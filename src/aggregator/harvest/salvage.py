@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from aggregator.errors import MalformedXML
@@ -12,8 +13,10 @@ from aggregator.records import Notice
 __all__ = ["Salvaged", "salvage_list"]
 
 _NAME = rb"[A-Za-z_][\w.-]*"
-# A start tag's attributes, allowing '>' inside quoted values.
-_ATTRS = rb"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+# A start tag's attributes, allowing '>' inside quoted values. XML allows no '<' in a
+# tag, quoted or not, so a match stops at the next '<' (possessively, no backtracking):
+# a page of "<record " repeated costs linear time, not a scan to the end per "<record".
+_ATTRS = rb"""(?:[^<>"']|"[^"<]*"|'[^'<]*')*+"""
 _DECL_RE = re.compile(rb"<\?xml\s.*?\?>", re.DOTALL)
 _ROOT_START_RE = re.compile(rb"<(?:(" + _NAME + rb"):)?OAI-PMH(?=[\s/>])" + _ATTRS + rb">")
 _RESPONSE_DATE_RE = re.compile(
@@ -29,13 +32,13 @@ _RECORD_START_RE = re.compile(
 _HEADER_START_RE = re.compile(rb"<(?:" + _NAME + rb":)?header(?=[\s/>])")
 _TOKEN_RE = re.compile(
     rb"<(?:" + _NAME + rb":)?resumptionToken(?=[\s/>])" + _ATTRS
-    + rb"(?:(?<=/)>|>.*?</(?:" + _NAME + rb":)?resumptionToken\s*>)",
-    re.DOTALL,
+    + rb"(?:(?<=/)>|>[^<]*</(?:" + _NAME + rb":)?resumptionToken\s*>)",
 )
 _IDENTIFIER_RE = re.compile(
     rb"<(?:" + _NAME + rb":)?identifier\s*>\s*([^<]{1,1000}?)\s*</", re.DOTALL
 )
 _SAMPLE = 200
+SALVAGE_CPU_SECONDS = 20.0  # CPU one page's salvage may take before it is given up
 
 
 @dataclass(slots=True)
@@ -119,7 +122,13 @@ def salvage_list(body: bytes, verb: str, error: MalformedXML) -> Salvaged:
         out.response_date = date_match.group(1).decode("utf-8", errors="replace") or None
     bad = 0
     parser = new_parser()
-    for begin, end in zip(starts, bounds, strict=True):
+    spent = time.process_time()
+    for number, (begin, end) in enumerate(zip(starts, bounds, strict=True)):
+        if number % 100 == 99 and time.process_time() - spent > SALVAGE_CPU_SECONDS:
+            raise MalformedXML(
+                f"page was not well-formed ({error}), and taking its {len(starts)} records "
+                f"one by one needed more than {SALVAGE_CPU_SECONDS:g}s of CPU; given up",
+                sample=error.sample)
         chunk = body[begin:end]
         try:
             document = head + list_start + chunk + list_end + root_end

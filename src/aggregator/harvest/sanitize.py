@@ -20,7 +20,10 @@ _C0_RE = re.compile(b"[" + re.escape(_C0_FORBIDDEN) + b"]")
 # UTF-8 encodings of U+FFFE, U+FFFF and of the surrogates U+D800..U+DFFF.
 _UTF8_FORBIDDEN_RE = re.compile(rb"\xef\xbf[\xbe\xbf]|\xed[\xa0-\xbf][\x80-\xbf]")
 _CHARREF_RE = re.compile(rb"&#(?:([xX])([0-9A-Fa-f]{1,16})|([0-9]{1,16}));")
-_NESTED_DECL_RE = re.compile(rb"<\?(?i:xml)(?:\s[^?]*(?:\?(?!>)[^?]*)*)?\?>")
+# An XML declaration holds no '<' or '>': each match attempt stops at the next one, so a
+# page of "<?xml " repeated costs linear time (it scanned to the end for each).
+_NESTED_DECL_RE = re.compile(
+    rb"<\?(?i:xml)(?:\s[^?<>]*+(?:\?(?!>)[^?<>]*+)*+)?\?>")
 _DECL_RE = re.compile(rb"<\?xml\s[^?]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _ROOT_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?OAI-PMH\s*>")
 _UTF8_NAMES = {"utf-8", "utf8"}

@@ -118,15 +118,16 @@ def start_run(engine: Engine, source_id: int, mode: str, owner: str,
 
 
 def finish_run(engine: Engine, run_id: int, status: str, errors: Sequence[Notice] = (),
-               warnings: Sequence[Notice] = ()) -> None:
-    """Close a run with its final status, appending the last errors and warnings."""
+               warnings: Sequence[Notice] = (), request_from: str | None = None) -> None:
+    """Close a run with its final status, appending the last errors and warnings, and
+    the ``from`` its first list request sent (``None``: none, or a resumed list)."""
     with connect(engine) as conn:
         row = conn.execute(select(_RUN.c.warnings, _RUN.c.errors)
                            .where(_RUN.c.id == run_id)).first()
         if row is None:
             raise UserInputError(f"unknown harvest run {run_id}")
         conn.execute(update(_RUN).where(_RUN.c.id == run_id).values(
-            status=status, finished_at=utcnow(),
+            status=status, finished_at=utcnow(), request_from=request_from,
             warnings=merge_notices(row.warnings or [], warnings),
             errors=merge_notices(row.errors or [], errors)))
 

@@ -189,7 +189,7 @@ def test_a_passing_error_page_in_the_middle_of_a_list_is_asked_again(
         on_nth_token_request(server, 1, lambda r: Response(
             body=DB_ERROR, content_type="text/html"), times=2)), sleeps=sleeps)
     assert result.status == "ok", result.as_json()
-    assert len(sleeps.calls) == 2 and sleeps.calls[1] > sleeps.calls[0]
+    assert len(sleeps.calls) == 2 and min(sleeps.calls) > 0  # backoff, with jitter
     assert live_ids(engine, source) == expected_live(repo)
     assert record_count(engine, source) == N
 
@@ -235,6 +235,48 @@ def test_identify_answered_with_another_verb_is_a_protocol_error(
         server.quirk = quirk(server)
         with pytest.raises(WrongAnswer, match="answered with <ListRecords>"):
             check_endpoint(server.base_url, settings)
+
+
+def ignoring_dates(server: OAIServer) -> Callable[[Request], Response | None]:
+    """Answer ListRecords as if from/until had not been sent (QUIRKS #30)."""
+    def quirk(request: Request) -> Response | None:
+        if request.verb != "ListRecords":
+            return None
+        kept = {k: v for k, v in request.multi.items() if k not in ("from", "until")}
+        return server.respond(replace(request, multi=kept, params={
+            k: v[0] for k, v in kept.items()}))
+    return quirk
+
+
+@pytest.mark.parametrize("honours", [False, True])
+def test_a_server_ignoring_from_and_until_is_harvested_in_one_pass(
+        engine: Engine, settings: Settings, honours: bool) -> None:
+    """600 records over 16 years in yearly windows: a server that ignores the dates used
+    to send its whole list once per window (about 250 requests instead of 13)."""
+    repo = Repository(make_records(600, start=datetime(2005, 1, 1, tzinfo=UTC),
+                                   step=timedelta(days=10)), page_size=50)
+    windowed = replace(settings, window_threshold=100, window_months=12)
+    with OAIServer(repo) as server:
+        server.quirk = None if honours else ignoring_dates(server)
+        source = register(engine, server.base_url)
+        first = run(engine, windowed, source)
+        asked = list_requests(server)
+        second = run(engine, windowed, source)
+        again = list_requests(server)[len(asked):]
+    assert first.status == "ok" and second.status == "ok"
+    assert live_ids(engine, source) == expected_live(repo)
+    assert record_count(engine, source) == 600
+    if honours:  # windows as usual, and no server is wrongly judged
+        assert "ignores-dates" not in codes(first.warnings)
+        assert any("until" in r for r in asked)
+        assert all("from" in r for r in again if "resumptionToken" not in r)
+        return
+    assert "ignores-dates" in codes(first.warnings)
+    # one pass of 12 pages, after the pages read ahead of the first, undated list
+    assert len(asked) <= 12 + READ_AHEAD_PAGES + 3, len(asked)
+    assert not any("from" in r or "until" in r for r in again)  # remembered
+    assert len(again) == 12
+    assert source_row(engine, source).date_filter is False
 
 
 # -- bytes and XML ---------------------------------------------------------------------

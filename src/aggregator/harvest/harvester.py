@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.config import Settings
@@ -19,6 +19,7 @@ from aggregator.errors import (
     WrongAnswer,
 )
 from aggregator.harvest.client import OAIClient
+from aggregator.harvest.dates import parse_datestamp
 from aggregator.harvest.identify import parse_identify
 from aggregator.harvest.model import IdentifyInfo, ListPage
 from aggregator.harvest.parse import parse_list_page
@@ -326,6 +327,8 @@ class Harvester:
                     self.complete_list_size = page.complete_list_size
                 cp.complete_list_size = page.complete_list_size
             previous_token = cp.token
+            if cp.date_filter and ("from" in params or "until" in params):
+                self._check_dates_honoured(cp, page, first=previous_token is None)
             self._advance(cp, page, previous_token)
             new_ids = 0
             for record in page.records:
@@ -392,6 +395,40 @@ class Harvester:
         logger.warning("%s: %s", self.spec.base_url, reason)
         cp.next_window()
 
+    def _check_dates_honoured(self, cp: Checkpoint, page: ListPage, *, first: bool) -> None:
+        """Stop sending from/until to a server that answers with records outside them
+        (QUIRKS #30): the list it is sending is then the whole repository, so it becomes
+        the run's one pass, and the source is remembered as one without date filters.
+
+        A few stray records never decide it: at least ``IGNORED_DATES_MIN`` records of
+        the page, and a quarter of its dated ones, must lie more than a day outside.
+        """
+        window = cp.windows[0] if cp.windows else [None, None]
+        low, high = (parse_datestamp(bound) if bound else None for bound in window)
+        dated = [parsed.value for parsed in (parse_datestamp(r.datestamp)
+                                             for r in page.records) if parsed is not None]
+        outside = sum(1 for value in dated
+                      if (low is not None and value < low.value - DATE_SLACK)
+                      or (high is not None and value > high.value + DATE_SLACK))
+        if outside < IGNORED_DATES_MIN or outside * 4 < len(dated):
+            return
+        self.outcome.warnings.append(Notice(
+            "ignores-dates", f"the server ignores from/until: {outside} of {len(dated)} "
+                             f"records of a page lie outside the dates asked for; this "
+                             "list is taken as the whole repository, without date windows "
+                             "from now on (deletions are found by reconciliation)"))
+        logger.warning("%s ignores from/until; harvesting without date windows",
+                       self.spec.base_url)
+        cp.date_filter = False
+        cp.windows = [[None, None]]
+        cp.extra["may_window"] = False
+        if self._reader is not None:
+            self._reader.current_only()
+        if first or cp.pass_id is not None:  # every record of this list is in the pass
+            cp.pass_id = cp.pass_id or self._pass_id
+            self.outcome.pass_id = cp.pass_id
+        self.outcome.date_filter = False
+
     def _on_oai_error(self, exc: OAIProtocolError, cp: Checkpoint,
                       params: dict[str, str]) -> bool:
         """Handle an OAI error; return True to go on with the (adjusted) checkpoint."""
@@ -419,6 +456,7 @@ class Harvester:
             cp.date_filter = False
             cp.windows = [[None, None]]
             cp.pass_id = self._pass_id
+            self.outcome.pass_id = cp.pass_id
             cp.extra["may_window"] = False
             self.outcome.date_filter = False
             return True
@@ -428,6 +466,10 @@ class Harvester:
             return False
         self.outcome.fail(code, str(exc))
         return False
+
+
+DATE_SLACK = timedelta(days=1)  # granularity and clock differences: never "outside"
+IGNORED_DATES_MIN = 3  # records outside the dates asked for before a server is judged
 
 
 def _now_iso() -> str:

@@ -327,8 +327,9 @@ class Harvester:
                     self.complete_list_size = page.complete_list_size
                 cp.complete_list_size = page.complete_list_size
             previous_token = cp.token
-            if cp.date_filter and ("from" in params or "until" in params):
-                self._check_dates_honoured(cp, page, first=previous_token is None)
+            if (cp.date_filter and ("from" in params or "until" in params)
+                    and self._check_dates_honoured(cp, page)):
+                continue  # the page is harvested again in the undated list
             self._advance(cp, page, previous_token)
             new_ids = 0
             for record in page.records:
@@ -395,10 +396,11 @@ class Harvester:
         logger.warning("%s: %s", self.spec.base_url, reason)
         cp.next_window()
 
-    def _check_dates_honoured(self, cp: Checkpoint, page: ListPage, *, first: bool) -> None:
+    def _check_dates_honoured(self, cp: Checkpoint, page: ListPage) -> bool:
         """Stop sending from/until to a server that answers with records outside them
-        (QUIRKS #30): the list it is sending is then the whole repository, so it becomes
-        the run's one pass, and the source is remembered as one without date filters.
+        (QUIRKS #30): the list starts again without dates as the run's one pass (the
+        list being sent may still honour one of the bounds), and the source is
+        remembered as one without date filters. Returns whether that happened.
 
         A few stray records never decide it: at least ``IGNORED_DATES_MIN`` records of
         the page, and a quarter of its dated ones, must lie more than a day outside.
@@ -411,23 +413,23 @@ class Harvester:
                       if (low is not None and value < low.value - DATE_SLACK)
                       or (high is not None and value > high.value + DATE_SLACK))
         if outside < IGNORED_DATES_MIN or outside * 4 < len(dated):
-            return
+            return False
         self.outcome.warnings.append(Notice(
             "ignores-dates", f"the server ignores from/until: {outside} of {len(dated)} "
-                             f"records of a page lie outside the dates asked for; this "
-                             "list is taken as the whole repository, without date windows "
-                             "from now on (deletions are found by reconciliation)"))
+                             f"records of a page lie outside the dates asked for; the list "
+                             "starts again without dates, and no date windows are used from "
+                             "now on (deletions are found by reconciliation)"))
         logger.warning("%s ignores from/until; harvesting without date windows",
                        self.spec.base_url)
         cp.date_filter = False
         cp.windows = [[None, None]]
         cp.extra["may_window"] = False
-        if self._reader is not None:
-            self._reader.current_only()
-        if first or cp.pass_id is not None:  # every record of this list is in the pass
-            cp.pass_id = cp.pass_id or self._pass_id
-            self.outcome.pass_id = cp.pass_id
+        cp.restart_window()  # fresh loop guards, and every record of the pass is seen
+        cp.pass_id = self._pass_id
+        self.outcome.pass_id = cp.pass_id
         self.outcome.date_filter = False
+        self.close()  # the read-ahead was following the dated list
+        return True
 
     def _on_oai_error(self, exc: OAIProtocolError, cp: Checkpoint,
                       params: dict[str, str]) -> bool:

@@ -39,7 +39,6 @@ class ReadAhead:
         self._fetch = fetch
         self._queue: queue.Queue[Fetched | None] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        self._current_only = threading.Event()
         self._done = False
         self._thread = threading.Thread(target=self._run, args=(sequences,), daemon=True,
                                         name="oai-read-ahead")
@@ -63,8 +62,6 @@ class ReadAhead:
                         return  # a token loop: the consumer decides what comes next
                     tokens.add(page.token)
                     params = {"verb": params["verb"], "resumptionToken": page.token}
-                if self._current_only.is_set():
-                    return
         finally:
             self._put(None)  # nothing more will come
 
@@ -75,10 +72,6 @@ class ReadAhead:
                 return
             except queue.Full:
                 continue
-
-    def current_only(self) -> None:
-        """End after the sequence being read (the plan of later windows was dropped)."""
-        self._current_only.set()
 
     def take(self) -> Fetched | None:
         """The next fetched page in order, or ``None`` once the sequence has ended."""

@@ -15,9 +15,9 @@ import argparse
 import random
 import time
 
-from aggregator.normalize.cluster import cluster_records
+from aggregator.cluster.keys import block_keys, match_keys
+from aggregator.cluster.rule import cluster_records
 from aggregator.normalize.fields import Fields
-from aggregator.normalize.match_keys import block_keys, match_keys
 
 WORDS = ["pendidikan", "karakter", "sekolah", "dasar", "analisis", "pengaruh", "kinerja",
          "guru", "siswa", "pembelajaran", "matematika", "bahasa", "indonesia", "sejarah",

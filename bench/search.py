@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 
 from aggregator.config import load_settings
 from aggregator.errors import SearchTimeout
-from aggregator.index.clustering import RECORD, live_rows
 from aggregator.index.documents import docs_from_rows
 from aggregator.index.model import SearchQuery
+from aggregator.index.rows import RECORD, live_rows
 from aggregator.index.sync import open_index, rebuild_index
 from aggregator.index.tantivy_backend import TantivyBackend
 from aggregator.records import HarvestedRecord

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.normalize.cluster import cluster_records, same_work
+from aggregator.cluster.keys import MatchKeys, block_keys, fold, match_keys
+from aggregator.cluster.rule import cluster_records, same_work
 from aggregator.normalize.fields import Fields
-from aggregator.normalize.match_keys import MatchKeys, block_keys, fold, match_keys
 
 TITLE = "Pendidikan Karakter di Sekolah Dasar"
 

@@ -14,6 +14,8 @@ from sqlalchemy import Engine, delete, select, update
 
 import aggregator.normalize.stored as stored
 from aggregator import pipeline
+from aggregator.cluster.keys import block_keys, match_keys
+from aggregator.cluster.stage import catch_up
 from aggregator.config import Settings
 from aggregator.errors import FetchError
 from aggregator.harvest.harvester import Step
@@ -24,7 +26,6 @@ from aggregator.index.model import IndexDoc, SearchBackend, SearchQuery
 from aggregator.index.sync import fill_index, sync_index
 from aggregator.index.whoosh_backend import WhooshBackend
 from aggregator.normalize import normalize
-from aggregator.normalize.match_keys import block_keys, match_keys
 from aggregator.records import HarvestedRecord
 from aggregator.store import catalog, runs
 from aggregator.store.db import alembic_config, connect, make_engine, session_scope
@@ -210,6 +211,7 @@ def test_incremental_sync_files_block_keys_missing_from_the_store(engine: Engine
         conn.execute(delete(RecordKey))
     backend = Collect()
     backend.docs["x"] = IndexDoc(id="x")  # not empty: the batch path, not a fill
+    catch_up(engine)  # the clustering stage, as after a harvest run
     sync_index(engine, backend)  # type: ignore[arg-type]
     assert block_rows(engine) == keys
     assert clusters_by_identifier(engine)["b:1"] == "a:1"
@@ -235,6 +237,7 @@ def test_incremental_sync_never_parses_xml_when_fields_are_stored(
     backend = Collect()
     backend.docs["x"] = IndexDoc(id="x")  # not empty: the batch path, not a fill
     backend.meta_saved = {"change_seq": 0}
+    catch_up(engine)  # the clustering stage, as after a harvest run
     sync_index(engine, backend, batch=3)  # type: ignore[arg-type]
     backend.docs.pop("x")
     assert len(backend.docs) == 3
@@ -263,6 +266,7 @@ def test_incremental_sync_of_rows_without_fields(engine: Engine) -> None:
     clear_fields(engine)
     backend = Collect()
     backend.docs["x"] = IndexDoc(id="x")
+    catch_up(engine)  # the clustering stage, as after a harvest run
     sync_index(engine, backend)  # type: ignore[arg-type]
     backend.docs.pop("x")
     with connect(engine) as conn:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
@@ -22,7 +22,9 @@ from aggregator.config import Settings, load_settings
 from aggregator.console import ProgressLine, table
 from aggregator.errors import AggregatorError, FetchError, UserInputError
 from aggregator.harvest.netguard import address_allowed, validate_url
-from aggregator.index.model import SearchBackend
+
+if TYPE_CHECKING:
+    from aggregator.index.owner import IndexOwner
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -54,6 +56,12 @@ class Context:
             if require:
                 require_schema(self._engine)
         return self._engine
+
+    def close(self) -> None:
+        """Close the store's connections (at the end of the command)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -91,6 +99,7 @@ def checked_url(url: str, settings: Settings) -> str:
 def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
     """Harvest a network of libraries over OAI-PMH into one union catalogue."""
     ctx.obj = Context(config_file, verbose)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
@@ -263,33 +272,42 @@ def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_jso
     if not source_ids:
         fail("no active source to harvest; add one with `aggregator sources add`", EXIT_FAILED)
     failed = 0
-    index = None if no_index else _open_index_or_warn(obj.settings)
-    for source_id in source_ids:
-        progress = ProgressLine(labels.get(source_id, f"source {source_id}")[:60])
-        try:
-            result = sync_source(engine, obj.settings, source_id, full=full,
-                                 progress=progress.update, index=index)
-        finally:
-            progress.finish()
-        failed += result.status == "failed"
-        if as_json:
-            click.echo(json.dumps(result.as_json()))
-        else:
-            _print_result(result.as_json())
-    if index is not None:
-        index.close()
+    owner = None if no_index else _claim_index_or_warn(obj.settings)
+    try:
+        for source_id in source_ids:
+            progress = ProgressLine(labels.get(source_id, f"source {source_id}")[:60])
+            try:
+                result = sync_source(engine, obj.settings, source_id, full=full,
+                                     progress=progress.update,
+                                     index=owner.backend if owner is not None else None)
+            finally:
+                progress.finish()
+            failed += result.status == "failed"
+            if as_json:
+                click.echo(json.dumps(result.as_json()))
+            else:
+                _print_result(result.as_json())
+    finally:
+        if owner is not None:
+            owner.close()
     sys.exit(EXIT_FAILED if failed else 0)
 
 
-def _open_index_or_warn(settings: Settings) -> SearchBackend | None:
-    """The search index, or ``None`` (with a warning) when it cannot be opened."""
-    from aggregator.index.sync import open_index
+def _claim_index_or_warn(settings: Settings) -> IndexOwner | None:
+    """This process's ownership of the search index, or ``None``: with a note when
+    another process owns it (that one catches up from the store), with a warning when
+    it cannot be opened."""
+    from aggregator.index.owner import IndexOwner, holder
 
     try:
-        return open_index(settings)
+        owner = IndexOwner.claim(settings)
     except AggregatorError as exc:
         click.echo(f"warning: harvesting without updating the search index: {exc}", err=True)
         return None
+    if owner is None:
+        click.echo(f"note: the search index is written by {holder(settings) or 'another process'}"
+                   "; it catches up from the store", err=True)
+    return owner
 
 
 @cli.command()

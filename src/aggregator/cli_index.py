@@ -55,16 +55,26 @@ def index_rebuild(obj: Any, renormalise: bool) -> None:
 @index_group.command("sync")
 @click.pass_obj
 def index_sync(obj: Any) -> None:
-    """Apply the store's changes the index has not seen yet."""
-    from aggregator.index.sync import open_index, sync_index
+    """Cluster the records changed since the last run, then apply the changed clusters
+    to the index (unless another process owns the index: it does that itself)."""
+    from aggregator.cluster.stage import catch_up
+    from aggregator.index.owner import IndexOwner, holder
 
-    backend = open_index(obj.settings)
+    engine = obj.engine()
+    clustered = catch_up(engine, lease_seconds=obj.settings.lease_seconds)
+    if clustered.records:
+        click.echo(f"clustered {clustered.records} changed records")
+    owner = IndexOwner.claim(obj.settings)
+    if owner is None:
+        click.echo(f"the search index is written by {holder(obj.settings) or 'another process'}"
+                   ", which applies the store's changes itself")
+        return
     try:
-        stats = sync_index(obj.engine(), backend)
+        stats = owner.sync(engine)
     finally:
-        backend.close()
-    click.echo(f"applied {stats.changes} changes: {stats.documents} works updated, "
-               f"{stats.removed} removed (change {stats.change_seq})")
+        owner.close()
+    click.echo(f"applied {stats.changes} cluster changes: {stats.documents} works updated, "
+               f"{stats.removed} removed (store change {stats.change_seq})")
 
 
 @index_group.command("status")

@@ -52,25 +52,35 @@ def scheduler(obj: Any, once: bool, as_json: bool) -> None:
         close_index()
 
 
-def build_scheduler(settings: Any, engine: Any) -> tuple[Any, Callable[[], None]]:
-    """A scheduler that brings the search index up to date after each run when this
-    process can open it; returns it with the function that closes the index."""
-    from aggregator.cli import _open_index_or_warn
-    from aggregator.index.sync import sync_index
+def build_scheduler(settings: Any, engine: Any, *, harvest: bool = True
+                    ) -> tuple[Any, Callable[[], None]]:
+    """This process's background work: a scheduler (unless ``harvest`` is false) and,
+    when this process can own the search index, a thread keeping it up to date with
+    the store (poked after each run). Returns the scheduler (or ``None``) and the
+    function that stops the follower and gives the index back."""
+    from aggregator.cli import _claim_index_or_warn
+    from aggregator.index.owner import IndexFollower
     from aggregator.pipeline import SyncResult
     from aggregator.scheduler import Scheduler
 
-    index = _open_index_or_warn(settings)
+    owner = _claim_index_or_warn(settings)
+    follower = None
+    if owner is not None:
+        follower = IndexFollower(owner, engine, settings.index_follow_seconds)
+        follower.start()
 
     def after_run(result: SyncResult) -> None:
-        if index is not None and (result.new or result.updated or result.deleted):
-            sync_index(engine, index)
+        if follower is not None and (result.new or result.updated or result.deleted):
+            follower.poke()
 
     def close() -> None:
-        if index is not None:
-            index.close()
+        if follower is not None:
+            follower.stop()
+        if owner is not None:
+            owner.close()
 
-    return Scheduler(engine, settings, after_run=after_run), close
+    sched = Scheduler(engine, settings, after_run=after_run) if harvest else None
+    return sched, close
 
 
 @contextmanager
@@ -92,6 +102,7 @@ def stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
 @click.pass_obj
 def status(obj: Any, as_json: bool) -> None:
     """Every source with its schedule, next run, lease holder and last result."""
+    from aggregator.cluster import stage as cluster_stage
     from aggregator.console import table
     from aggregator.store import schedule
 
@@ -112,6 +123,11 @@ def status(obj: Any, as_json: bool) -> None:
         (row.last_error or "")[:60]) for row in rows],
         ["id", "member", "base url", "every", "next run", "held by", "last result",
          "failures", "last error"]))
+    clustering = cluster_stage.progress(obj.engine())
+    waiting = clustering["records_waiting"]
+    click.echo(f"duplicate clusters: {waiting or 'no'} changed records waiting"
+               + (f" (being clustered by {clustering['holder']})"
+                  if clustering["holder"] else ""))
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

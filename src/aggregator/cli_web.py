@@ -47,7 +47,7 @@ def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | No
         server = PortalServer(None, host, port, threads, settings.web_trusted_proxy, limits)
         settings = _with_base_url(settings, server.url)
         server.mount(create_app(settings))
-        with _scheduling(None if no_scheduler else (settings, obj.engine()), build_scheduler):
+        with _scheduling(settings, obj.engine(), build_scheduler, harvest=not no_scheduler):
             server.run(lambda url: click.echo(
                 f"Portal: {url} (OAI feed: {settings.public_root}/oai{harvesting}; "
                 "Ctrl-C to stop)"))
@@ -62,20 +62,21 @@ def serve(obj: Any, host: str, port: int, workers: int | None, threads: int | No
     env = dict(os.environ, AGGREGATOR_BASE_URL=settings.base_url)
     if obj.config_file:
         env["AGGREGATOR_CONFIG"] = os.path.abspath(obj.config_file)
-    with _scheduling(None if no_scheduler else (settings, obj.engine()), build_scheduler):
+    with _scheduling(settings, obj.engine(), build_scheduler, harvest=not no_scheduler):
         code = serve_workers(sock, workers=workers, threads=threads, env=env)
     sys.exit(code)
 
 
 @contextmanager
-def _scheduling(store: tuple[Any, Any] | None, build: Any) -> Iterator[None]:
-    """Run the scheduler in this (the parent) process while the block serves; SIGTERM
-    then ends the block like Ctrl-C, and the harvests end at a page boundary."""
+def _scheduling(settings: Any, engine: Any, build: Any, *, harvest: bool) -> Iterator[None]:
+    """Run the scheduler (when ``harvest``) and the search index's follower in this (the
+    parent) process while the block serves; SIGTERM then ends the block like Ctrl-C,
+    and the harvests end at a page boundary."""
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
-    sched, close_index = build(*store) if store is not None else (None, _nothing)
+    sched, close_background = build(settings, engine, harvest=harvest)
     try:
         if sched is not None:
             sched.start()
@@ -84,11 +85,7 @@ def _scheduling(store: tuple[Any, Any] | None, build: Any) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
         if sched is not None:
             sched.close()
-        close_index()
-
-
-def _nothing() -> None:
-    return None
+        close_background()
 
 
 def _with_base_url(settings: Any, listening: str) -> Any:

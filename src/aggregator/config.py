@@ -102,6 +102,9 @@ class Settings:
     lease_seconds: float = _setting(
         300.0, "Seconds a scheduler's hold on a source (and its host) lasts unless renewed; "
                "a crashed worker's sources are taken over after it.")
+    index_follow_seconds: float = _setting(
+        2.0, "Seconds between the search index owner's looks at the store's changes "
+             "(`aggregator serve`, `aggregator scheduler`); it also looks after each run.")
     failure_backoff: str = _setting(
         "10m", "Wait before retrying a source whose run failed; it doubles with each "
                "further failure, up to a day, and resets on success.")
@@ -268,6 +271,7 @@ def _validate(settings: Settings) -> Settings:
         ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256),
         ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600),
         ("lease_seconds", 1 <= settings.lease_seconds <= 86400),
+        ("index_follow_seconds", 0 < settings.index_follow_seconds <= 3600),
         ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
         ("max_pages_per_run", settings.max_pages_per_run >= 1),
         ("empty_pages_limit", settings.empty_pages_limit >= 1),

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from aggregator.cluster import stage as cluster_stage
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.harvest.client import OAIClient
@@ -81,8 +82,10 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         full: harvest everything (ignore the incremental cursor) and reconcile deletions.
         progress: called after each page with (records so far, completeListSize or None).
         client_factory: builds the HTTP client (tests may wrap it).
-        index: when given, the search index catches up with the store after the run
-            (a failure there is a warning: the harvest itself is kept).
+        index: when given (this process owns it), the search index catches up with the
+            store after the run (a failure there is a warning: the harvest is kept).
+            Either way, a run that changed records then clusters them
+            (:func:`aggregator.cluster.stage.catch_up`).
         owner: the lease the caller already holds on the source (the scheduler's
             claim); the caller then gives it back. Without it, the run takes the lease
             itself and releases it at the end.
@@ -110,6 +113,12 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
     finally:
         if not held:
             runs.release_lease(engine, source_id, owner)
+    if result.new or result.updated or result.deleted:
+        try:
+            cluster_stage.catch_up(engine, lease_seconds=settings.lease_seconds)
+        except AggregatorError as exc:
+            result.warnings.append(Notice("clusters", f"duplicate clusters were not updated "
+                                                      f"(the next run does it): {exc}").as_dict())
     if index is not None:
         try:
             result.indexed = sync_index(engine, index).documents

@@ -18,7 +18,7 @@ from aggregator.demo.oaiserver import OAIServer
 from aggregator.demo.samples import SampleRecord
 from aggregator.errors import UserInputError
 from aggregator.index.model import SearchBackend, SearchQuery
-from aggregator.index.sync import open_index
+from aggregator.index.owner import IndexFollower, IndexOwner, holder
 from aggregator.pipeline import sync_source
 from aggregator.store import catalog
 from aggregator.store.db import init_schema, make_engine
@@ -75,7 +75,11 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
     engine = make_engine(settings)
     init_schema(engine)
     network = start_network()
-    index = open_index(settings)
+    owner = IndexOwner.claim(settings)
+    if owner is None:
+        raise UserInputError(f"another process ({holder(settings) or 'unknown'}) writes the "
+                             f"search index in {data_dir}: stop it or use another --data-dir")
+    index = owner.backend
     failed = 0
     try:
         echo(f"Sample network of {len(network)} members started on 127.0.0.1:")
@@ -112,13 +116,19 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
             if not settings.base_url:  # links and the OAI feed name the demo's own address
                 settings = replace(settings, base_url=portal_server.url.rstrip("/"))
             portal_server.mount(create_app(settings, engine=engine, index=index))
-            portal_server.run(lambda url: echo(
-                f"\nThe portal is ready: {url}  (OAI feed: {settings.public_root}/oai; "
-                "Ctrl-C to stop)"))
+            # harvests from the command line into the demo's store reach its index
+            follower = IndexFollower(owner, engine, settings.index_follow_seconds)
+            follower.start()
+            try:
+                portal_server.run(lambda url: echo(
+                    f"\nThe portal is ready: {url}  (OAI feed: {settings.public_root}/oai; "
+                    "Ctrl-C to stop)"))
+            finally:
+                follower.stop()
     finally:
         if portal_server is not None:
             portal_server.stop()
-        index.close()
+        owner.close()
         for _, server in network:
             server.stop()
         engine.dispose()

@@ -7,9 +7,9 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from typing import Any, cast
@@ -20,23 +20,18 @@ from sqlalchemy import (
     Engine,
     Table,
     Text,
-    bindparam,
-    create_engine,
     func,
-    insert,
     select,
-    update,
 )
 from sqlalchemy import cast as sql_cast
 
-from aggregator.index.clustering import KEY, RECORD, keys_of, xml_if_no_fields
+from aggregator.cluster.assign import RECORD, xml_if_no_fields
+from aggregator.cluster.plan import Plan, plan_all, plan_at, write_plan
+from aggregator.cluster.stage import feed_head, finish_rebuild, held
 from aggregator.index.documents import RawCopy, prepare_many, raw_cluster_doc
 from aggregator.index.model import IndexDoc, SearchBackend
-from aggregator.normalize.cluster import cluster_blocks
-from aggregator.normalize.match_keys import MatchKeys, block_keys
 from aggregator.normalize.stored import (
     in_order,
-    keys_from_json,
     normalize_stream,
     worker_pool,
 )
@@ -59,59 +54,125 @@ _LIVE = RECORD.c.deleted.is_(False)
 
 @dataclass(slots=True)
 class SyncStats:
-    """What one sync, fill or rebuild did (``changes``: records read)."""
+    """What one sync, fill or rebuild did (``changes``: records, or clusters for a
+    sync, read)."""
 
     changes: int = 0
     documents: int = 0
     removed: int = 0
-    change_seq: int = 0
+    change_seq: int = 0  # the records' change feed, as far as the index reflects it
+    cluster_seq: int = 0  # the clusters' change feed, as far as the index has applied it
     seconds: float = 0.0
     normalised: int = 0  # records whose fields were missing and were normalised now
 
+    def meta(self) -> dict[str, int | str]:
+        """The marks an index commits with its documents."""
+        return {"change_seq": self.change_seq, "cluster_seq": self.cluster_seq}
 
-def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None) -> SyncStats:
-    """Recluster every live record and add every work to an empty ``backend``.
 
-    Rows stored without fields (written before fields were stored) are normalised first,
-    in worker processes when there are many, and their fields, match keys and block keys
-    are written back, so that the XML is parsed once and never again. Clustering starts
-    from the block keys the store keeps (``record_key``, written with each record): only
-    records sharing a key with another are compared, so its cost follows the number of
-    likely copies rather than the size of the store (see :func:`_plan`). Indexing reads
-    only the stored fields. Changed clusters are written to the store in a thread while
-    the documents are built; a backend that can take prepared documents (``prepare`` and
-    ``add_prepared``, as tantivy's) has them built in a worker process from
-    ``PREPARE_FROM`` records up (``workers=0``: never); clustering then runs in another
-    process meanwhile (:func:`_fill_overlapped`).
+def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None,
+         recluster: bool = True, lease_seconds: float = 300.0) -> SyncStats:
+    """Add every work to an empty ``backend``; with ``recluster``, recluster every live
+    record in the store first (the clustering stage's lease is held meanwhile).
+
+    Without ``recluster`` the index only reads the store: each live record goes in the
+    document of the cluster the store gives it (:func:`_fill_from_store`).
+
+    With it, rows stored without fields (written before fields were stored) are
+    normalised first, in worker processes when there are many, and their fields, match
+    keys and block keys are written back, so that the XML is parsed once and never
+    again. Clustering starts from the block keys the store keeps (``record_key``, written
+    with each record): only records sharing a key with another are compared, so its cost
+    follows the number of likely copies rather than the size of the store (see
+    :func:`~aggregator.cluster.plan.plan_all`). Indexing reads only the stored fields.
+    Changed clusters are written to the store in a thread while the documents are built;
+    a backend that can take prepared documents (``prepare`` and ``add_prepared``, as
+    tantivy's) has them built in a worker process from ``PREPARE_FROM`` records up
+    (``workers=0``: never); clustering then runs in another process meanwhile
+    (:func:`_fill_overlapped`).
     """
+    if not recluster:
+        return _fill_from_store(engine, backend, workers=workers)
     done = SyncStats(normalised=store_missing_fields(engine, workers=workers))
     learn = getattr(backend, "learn_common", None)
     if learn is not None:  # before any document: they carry the common pairs
         learn(_sample(engine))
     prepare = getattr(backend, "prepare", None)
-    with connect(reader(engine)) as conn:  # one snapshot: keys as of change_seq
-        done.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
-        live = int(conn.scalar(select(func.count()).select_from(RECORD).where(_LIVE)) or 0)
-        if prepare is not None and workers != 0 and live >= PREPARE_FROM and _shared(engine):
-            return _fill_overlapped(engine, backend, prepare, done)
-        plan = _plan(conn)
-    done.changes = plan.records
-    sizes = Counter(plan.mapping.values())
-    # The store's clusters are written while the documents are built: SQLite and
-    # PostgreSQL do most of that work without the GIL. A record changed meanwhile has a
-    # later change_seq, so the next sync reassigns it.
-    with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
-        written = pool.submit(_write_clusters, engine, plan)
-        clusters = _clusters(engine, plan.mapping, sizes)
-        while chunk := list(islice(clusters, CHUNK)):
-            backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk], fresh=True)
-            done.documents += len(chunk)
-        written.result()
+    with held(engine, lease_seconds=lease_seconds) as owner:
+        with connect(reader(engine)) as conn:  # one snapshot: keys as of change_seq
+            done.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
+            done.cluster_seq = feed_head(conn)
+            live = int(conn.scalar(select(func.count()).select_from(RECORD).where(_LIVE)) or 0)
+            if (prepare is not None and workers != 0 and live >= PREPARE_FROM
+                    and _shared(engine)):
+                return _fill_overlapped(engine, backend, prepare, done, owner)
+            plan = plan_all(conn)
+        done.changes = plan.records
+        sizes = Counter(plan.mapping.values())
+        # The store's clusters are written while the documents are built: SQLite and
+        # PostgreSQL do most of that work without the GIL. A record changed meanwhile has
+        # a later change_seq, so the clustering stage reassigns it, and the index
+        # follows from ``cluster_seq``.
+        with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
+            written = pool.submit(_store_plan, engine, owner, plan, done.change_seq)
+            clusters = _clusters(engine, plan.mapping, sizes)
+            while chunk := list(islice(clusters, CHUNK)):
+                backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk],
+                            fresh=True)
+                done.documents += len(chunk)
+            written.result()
     return done
 
 
+def _store_plan(engine: Engine, owner: str, plan: Plan, upto: int) -> None:
+    """Write a whole reclustering and its entries in the clusters' change feed."""
+    with connect(engine) as conn:
+        finish_rebuild(conn, owner, write_plan(conn, plan), upto)
+
+
+def _fill_from_store(engine: Engine, backend: SearchBackend, *,
+                     workers: int | None = None) -> SyncStats:
+    """Index every live record as the store clusters it, reading only.
+
+    The marks are read first: a change committed while the documents are read comes
+    after them in the clusters' change feed, so the index applies it when it follows.
+    """
+    done = SyncStats()
+    learn = getattr(backend, "learn_common", None)
+    if learn is not None:
+        learn(_sample(engine))
+    with connect(reader(engine)) as conn:
+        done.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
+        done.cluster_seq = feed_head(conn)
+        mapping = _shared_clusters(conn)
+        live = int(conn.scalar(select(func.count()).select_from(RECORD).where(_LIVE)) or 0)
+    done.changes = live
+    clusters = _clusters(engine, mapping, Counter(mapping.values()))
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None and workers != 0 and live >= PREPARE_FROM:
+        for prepared in _prepared(clusters, prepare):
+            backend.add_prepared(prepared)  # type: ignore[attr-defined]
+            done.documents += len(prepared)
+        return done
+    while chunk := list(islice(clusters, CHUNK)):
+        backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk], fresh=True)
+        done.documents += len(chunk)
+    return done
+
+
+def _shared_clusters(conn: Connection) -> dict[int, int]:
+    """Record id → cluster id of the live records not in a cluster of their own (named
+    after another record, or giving their name to another)."""
+    named_after = select(RECORD.c.cluster_id).where(_LIVE, RECORD.c.cluster_id != RECORD.c.id)
+    return dict(conn.execute(
+        select(RECORD.c.id, RECORD.c.cluster_id).where(
+            _LIVE, RECORD.c.cluster_id.is_not(None),
+            (RECORD.c.cluster_id != RECORD.c.id) | RECORD.c.id.in_(named_after))).all())
+
+
 def _fill_overlapped(engine: Engine, backend: SearchBackend,
-                     prepare: Callable[[IndexDoc], Any], done: SyncStats) -> SyncStats:
+                     prepare: Callable[[IndexDoc], Any], done: SyncStats,
+                     owner: str) -> SyncStats:
     """:func:`fill` of a large store, clustering while indexing.
 
     Clustering (reading a million records' match keys and comparing them) runs in a
@@ -120,11 +181,11 @@ def _fill_overlapped(engine: Engine, backend: SearchBackend,
     stored, and their records' documents replaced by one document per cluster (a few
     percent of the documents, as copies are). The clusters come from the worker's own
     snapshot: a record changed meanwhile has a later change_seq than ``done``'s, so the
-    next sync puts it right.
+    clustering stage puts it right and the index follows.
     """
     started = time.monotonic()
     with worker_pool(1) as clusterer:
-        planned = clusterer.submit(_plan_at, engine.url.render_as_string(hide_password=False))
+        planned = clusterer.submit(plan_at, engine.url.render_as_string(hide_password=False))
         for prepared in _prepared(_clusters(engine, {}, Counter()), prepare):
             backend.add_prepared(prepared)  # type: ignore[attr-defined]
             done.documents += len(prepared)
@@ -135,7 +196,7 @@ def _fill_overlapped(engine: Engine, backend: SearchBackend,
     logger.info("clustered: %d records in clusters of two or more, %d moved (%.1fs)",
                 len(plan.mapping), len(plan.moved), time.monotonic() - started)
     with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
-        written = pool.submit(_write_clusters, engine, plan)
+        written = pool.submit(_store_plan, engine, owner, plan, done.change_seq)
         members: dict[int, list[int]] = {}
         for rid, cid in plan.mapping.items():
             members.setdefault(cid, []).append(rid)
@@ -175,16 +236,6 @@ def _shared(engine: Engine) -> bool:
     """Whether another process can open this store (not an in-memory SQLite)."""
     return engine.url.get_backend_name() != "sqlite" or engine.url.database not in (
         None, "", ":memory:")
-
-
-def _plan_at(url: str) -> _Clusters:
-    """:func:`_plan` in a worker process, on an engine of its own (reads only)."""
-    worker = create_engine(url)
-    try:
-        with worker.connect() as conn:
-            return _plan(conn)
-    finally:
-        worker.dispose()
 
 
 def _sample(engine: Engine, size: int = SAMPLE) -> list[list[str]]:
@@ -240,150 +291,6 @@ def _xml_of(engine: Engine, chunks: Iterator[list[int]]
                                        RECORD.c.metadata_prefix)
                                 .where(RECORD.c.id.in_(rids))).all()
         yield [r.id for r in rows], [(r.metadata_xml, r.metadata_prefix) for r in rows]
-
-
-@dataclass(slots=True)
-class _Clusters:
-    """What clustering found: the cluster of every record in a cluster of two or more
-    (any other live record with metadata is a cluster of its own), the clusters to
-    store, and the block keys found missing from the store."""
-
-    records: int = 0
-    mapping: dict[int, int] = field(default_factory=dict)
-    moved: list[tuple[int | None, int]] = field(default_factory=list)  # (cluster, record)
-    new_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, record)
-
-
-def _plan(conn: Connection) -> _Clusters:
-    """Cluster every live record from the block keys in the store.
-
-    Only the records filed under a block key shared with another record can have a copy;
-    their match keys are read and compared (:func:`cluster_blocks`). Records with match
-    keys but no block key in the store (harvested before keys were stored with records,
-    or titles too short for a key) have theirs computed here; any found are added to the
-    store. Every other live record with metadata is a cluster of its own.
-    """
-    plan = _Clusters()
-    current: dict[int, int | None] = {}
-    has_metadata: set[int] = set()
-    for rid, cluster_id, metadata in conn.execute(
-            select(RECORD.c.id, RECORD.c.cluster_id,
-                   (RECORD.c.fields.is_not(None) | RECORD.c.metadata_xml.is_not(None)))
-            .where(_LIVE).execution_options(yield_per=20_000)):
-        current[rid] = cluster_id
-        if metadata:
-            has_metadata.add(rid)
-    plan.records = len(has_metadata)
-    blocks: dict[str, list[int]] = {}
-    shared = select(KEY.c.key).group_by(KEY.c.key).having(func.count() > 1)
-    for key, rid in conn.execute(select(KEY.c.key, KEY.c.record_id)
-                                 .where(KEY.c.key.in_(shared))
-                                 .execution_options(yield_per=20_000)):
-        blocks.setdefault(key, []).append(rid)
-    records = _keys_by_id(conn, {rid for rids in blocks.values() for rid in rids}, len(current))
-    for rid, keys in _unkeyed(conn):
-        records[rid] = keys
-        plan.new_keys.extend((key, rid) for key in block_keys(keys))
-    if plan.new_keys:  # their blocks, with every record already filed under those keys
-        wanted = sorted({key for key, _ in plan.new_keys})
-        for start in range(0, len(wanted), CHUNK):
-            for key, rid in conn.execute(select(KEY.c.key, KEY.c.record_id)
-                                         .where(KEY.c.key.in_(wanted[start:start + CHUNK]))):
-                blocks.setdefault(key, []).append(rid)
-        for key, rid in plan.new_keys:
-            blocks.setdefault(key, []).append(rid)
-        records.update(_keys_by_id(conn, {rid for key in wanted for rid in blocks[key]}
-                                   - records.keys(), len(current)))
-    blocks = {key: [rid for rid in dict.fromkeys(rids) if rid in records]
-              for key, rids in blocks.items()}
-    clustered = cluster_blocks(records, blocks)
-    sizes = Counter(clustered.values())
-    plan.mapping = {rid: cid for rid, cid in clustered.items() if sizes[cid] > 1}
-    for rid, was in current.items():
-        cid = plan.mapping.get(rid, rid) if rid in has_metadata else None
-        if cid != was:
-            plan.moved.append((cid, rid))
-    return plan
-
-
-def _keys_by_id(conn: Connection, ids: set[int], live: int) -> dict[int, MatchKeys]:
-    """The match keys of live records ``ids`` (of ``live`` in all), by id: the stored
-    ones (read as text, without the rest of the row), else computed from the fields.
-
-    When the records asked for are a large share of the store, one scan of it is
-    cheaper than looking each up.
-    """
-    out: dict[int, MatchKeys] = {}
-    missing: list[int] = []
-    stored = select(RECORD.c.id, sql_cast(RECORD.c.match_keys, Text)).where(_LIVE)
-    if 3 * len(ids) > live:
-        rows: Iterable[Any] = (row for row in conn.execute(
-            stored.execution_options(yield_per=20_000)) if row[0] in ids)
-    else:
-        ordered = sorted(ids)
-        rows = (row for start in range(0, len(ordered), CHUNK) for row in conn.execute(
-            stored.where(RECORD.c.id.in_(ordered[start:start + CHUNK]))))
-    for rid, text in rows:
-        data = orjson.loads(text) if text else None
-        if isinstance(data, dict):
-            out[rid] = keys_from_json(data)
-        else:
-            missing.append(rid)
-    for start in range(0, len(missing), CHUNK):  # rare: rows stored without keys
-        for row in conn.execute(select(RECORD.c.id, RECORD.c.match_keys,
-                                       RECORD.c.metadata_prefix, xml_if_no_fields(),
-                                       RECORD.c.fields)
-                                .where(RECORD.c.id.in_(missing[start:start + CHUNK]))):
-            keys = keys_of(row.metadata_prefix, row.metadata_xml, row.match_keys, row.fields)
-            if keys is not None:
-                out[row.id] = keys
-    return out
-
-
-def _unkeyed(conn: Connection) -> Iterator[tuple[int, MatchKeys]]:
-    """Live records with metadata but no block key stored, with their match keys."""
-    filed = select(KEY.c.record_id).where(KEY.c.record_id == RECORD.c.id).exists()
-    rows = conn.execute(select(RECORD.c.id, RECORD.c.match_keys, RECORD.c.metadata_prefix,
-                               xml_if_no_fields(), RECORD.c.fields)
-                        .where(_LIVE, ~filed, RECORD.c.fields.is_not(None)
-                               | RECORD.c.metadata_xml.is_not(None))
-                        .execution_options(yield_per=2000))
-    for row in rows:
-        keys = keys_of(row.metadata_prefix, row.metadata_xml, row.match_keys, row.fields)
-        if keys is not None and block_keys(keys):
-            yield row.id, keys
-
-
-def _write_clusters(engine: Engine, plan: _Clusters) -> None:
-    """Store the block keys found missing, and change the cluster of only the records
-    whose cluster changed: a rebuild of a store that was kept in sync writes few rows."""
-    with connect(engine) as conn:
-        _many(conn, insert(KEY), plan.new_keys)
-        _many(conn, update(RECORD).where(RECORD.c.id == bindparam("rid"))
-              .values(cluster_id=bindparam("cid")), plan.moved, ("cid", "rid"))
-        conn.execute(update(RECORD).where(RECORD.c.deleted.is_(True),
-                                          RECORD.c.cluster_id.is_not(None))
-                     .values(cluster_id=None))
-
-
-def _many(conn: Connection, statement: Any, rows: list[tuple[Any, ...]],
-          names: tuple[str, ...] = ("key", "record_id")) -> None:
-    """Run ``statement`` once per row (values in ``names`` order), 10,000 rows a call.
-
-    On SQLite the rows go to the driver as they are: SQLAlchemy's per-row parameter
-    handling costs more than SQLite's own work at a million rows, and holds the GIL.
-    """
-    chunks = (rows[start:start + 10_000] for start in range(0, len(rows), 10_000))
-    if conn.dialect.paramstyle != "qmark":
-        for chunk in chunks:
-            conn.execute(statement, [dict(zip(names, row, strict=True)) for row in chunk])
-        return
-    compiled = statement.compile(dialect=conn.dialect, column_keys=list(names))
-    order = [names.index(name) for name in compiled.positiontup]
-    for chunk in chunks:
-        if order != list(range(len(names))):
-            chunk = [tuple(row[i] for i in order) for row in chunk]
-        conn.exec_driver_sql(compiled.string, chunk)
 
 
 def _clusters(engine: Engine, mapping: dict[int, int],

@@ -8,22 +8,25 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Table, func, select
 
+from aggregator.cluster.stage import clustered_upto, progress
 from aggregator.config import Settings
 from aggregator.errors import SearchError
 from aggregator.index.backends import open_backend
-from aggregator.index.clustering import RECORD, Change, assign, live_in
 from aggregator.index.documents import docs_from_rows
 from aggregator.index.fill import SyncStats, fill
 from aggregator.index.model import SearchBackend
+from aggregator.index.rows import live_in
 from aggregator.store.db import connect, reader
 from aggregator.store.ingest import forget_normalised
+from aggregator.store.models import ClusterChange
 
 logger = logging.getLogger(__name__)
 BATCH = 1000
+_LOG = cast(Table, ClusterChange.__table__)
 CURRENT = "CURRENT"  # names the live index folder; replaced atomically by a rebuild
 
 
@@ -49,39 +52,40 @@ def open_index(settings: Settings, *, create: bool = True) -> SearchBackend:
 
 
 def sync_index(engine: Engine, backend: SearchBackend, *, batch: int = BATCH) -> SyncStats:
-    """Apply every store change after the index's high-water mark, batch by batch.
+    """Bring the index up to date with the store's clusters, reading only.
 
-    Each batch re-clusters the changed records in the store (one transaction), then
-    replaces the documents of every cluster it touched and commits the index with the
-    new mark. A crash between the two commits repeats the batch next time, which gives
-    the same result.
+    The index follows the clusters' change feed (``cluster_change``, written by the
+    clustering stage, :mod:`aggregator.cluster.stage`) from the last ``seq`` it applied:
+    batch by batch, it replaces the document of each cluster named there with one built
+    from the cluster's live records (removing it when none is left) and commits with the
+    new mark. A crash between the store's commit and the index's repeats the batch next
+    time, with the same result. A new, empty index is filled from the whole store.
     """
     started = time.monotonic()
-    stats = SyncStats(change_seq=int(backend.meta().get("change_seq", 0)))
-    if stats.change_seq == 0 and backend.count() == 0:
-        stats = fill_index(engine, backend)  # a new index: cluster everything at once
+    meta = backend.meta()
+    if "cluster_seq" not in meta and backend.count() == 0:
+        stats = fill_index(engine, backend, recluster=False)  # a new index
         stats.seconds = time.monotonic() - started
         return stats
+    stats = SyncStats(change_seq=int(meta.get("change_seq", 0)),
+                      cluster_seq=int(meta.get("cluster_seq", 0)))
     while True:
-        with connect(engine) as conn:
-            rows = conn.execute(
-                select(RECORD.c.id, RECORD.c.deleted, RECORD.c.metadata_prefix,
-                       RECORD.c.metadata_xml, RECORD.c.cluster_id, RECORD.c.change_seq,
-                       RECORD.c.match_keys, RECORD.c.fields)
-                .where(RECORD.c.change_seq > stats.change_seq)
-                .order_by(RECORD.c.change_seq).limit(batch)).all()
+        with connect(reader(engine)) as conn:
+            head = clustered_upto(conn)  # read first: the feed below covers it
+            rows = conn.execute(select(_LOG.c.seq, _LOG.c.cluster_id)
+                                .where(_LOG.c.seq > stats.cluster_seq)
+                                .order_by(_LOG.c.seq).limit(batch)).all()
             if not rows:
                 break
-            touched = assign(conn, [Change(r.id, r.deleted, r.metadata_prefix,
-                                           r.metadata_xml, r.cluster_id, r.match_keys,
-                                           r.fields) for r in rows])
+            touched = {int(r.cluster_id) for r in rows}
             live = live_in(conn, touched)
         docs = list(docs_from_rows(live))
         gone = touched - {int(d.id) for d in docs}
         backend.add(docs)
         backend.delete(str(c) for c in gone)
-        stats.change_seq = int(rows[-1].change_seq)
-        backend.commit({"change_seq": stats.change_seq})
+        stats.cluster_seq = int(rows[-1].seq)
+        stats.change_seq = max(stats.change_seq, head)
+        backend.commit(stats.meta())
         stats.changes += len(rows)
         stats.documents += len(docs)
         stats.removed += len(gone)
@@ -117,12 +121,12 @@ def rebuild_index(engine: Engine, settings: Settings, *,
 
 
 def fill_index(engine: Engine, backend: SearchBackend, *,
-               workers: int | None = None) -> SyncStats:
-    """Recluster every live record and add every work to an empty ``backend``
-    (see :func:`aggregator.index.fill.fill`); ``workers`` processes normalise the
-    records stored without fields (default: one per CPU)."""
-    done = fill(engine, backend, workers=workers)
-    backend.commit({"change_seq": done.change_seq})
+               workers: int | None = None, recluster: bool = True) -> SyncStats:
+    """Add every work to an empty ``backend``, reclustering the store first unless
+    ``recluster`` is false (see :func:`aggregator.index.fill.fill`); ``workers``
+    processes normalise the records stored without fields (default: one per CPU)."""
+    done = fill(engine, backend, workers=workers, recluster=recluster)
+    backend.commit(done.meta())
     return done
 
 
@@ -140,17 +144,20 @@ def _swap(base: Path, name: str) -> None:
 
 
 def index_status(engine: Engine, settings: Settings) -> dict[str, Any]:
-    """Documents, the last change applied and the lag behind the store."""
+    """Documents, the last cluster change applied and the lag behind the store."""
     backend = open_index(settings, create=False)
     try:
-        applied = int(backend.meta().get("change_seq", 0))
+        meta = backend.meta()
         documents = backend.count()
     finally:
         backend.close()
+    applied = int(meta.get("cluster_seq", 0))
     with connect(reader(engine)) as conn:
-        head = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
-        behind = int(conn.scalar(select(func.count()).select_from(RECORD)
-                                 .where(RECORD.c.change_seq > applied)) or 0)
+        behind = int(conn.scalar(select(func.count()).select_from(_LOG)
+                                 .where(_LOG.c.seq > applied)) or 0)
+    stage = progress(engine)
     return {"backend": settings.search_backend, "path": str(current_path(settings)),
-            "documents": documents, "change_seq_applied": applied, "store_change_seq": head,
-            "changes_behind": behind}
+            "documents": documents, "cluster_seq_applied": applied,
+            "clusters_behind": behind, "change_seq_reflected": int(meta.get("change_seq", 0)),
+            "store_change_seq": stage["change_seq"],
+            "records_waiting_for_clustering": stage["records_waiting"]}

@@ -12,9 +12,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
+from aggregator.cluster.keys import MatchKeys, block_keys, match_keys
 from aggregator.normalize import normalize
 from aggregator.normalize.fields import Fields
-from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
 
 __all__ = ["Stored", "fields_of", "in_order", "keys_from_json", "keys_to_json",
            "normalize_many", "normalize_stream", "stored_form", "worker_pool"]

@@ -202,6 +202,35 @@ class HostLease(Base):
     source_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class ClusterChange(Base):
+    """The clusters' change feed: a cluster whose records changed, in commit order.
+
+    Written only by the clustering stage (:mod:`aggregator.cluster.stage`), which runs
+    under one lease at a time, so ``seq`` values commit in order and a follower (each
+    search index) can read everything after the last ``seq`` it applied. Only a
+    cluster's latest entry is kept.
+    """
+
+    __tablename__ = "cluster_change"
+    __table_args__ = (Index("ix_cluster_change_cluster", "cluster_id"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                      primary_key=True, autoincrement=True)
+    cluster_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class Stage(Base):
+    """A store-side stage that follows the change feed (``cluster``): how far it has
+    gone, and the lease of the one process running it."""
+
+    __tablename__ = "stage"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    done_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class ChangeCounter(Base):
     """A single row handing out ``change_seq`` values; its row lock orders commits.
 

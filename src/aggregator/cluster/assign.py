@@ -1,15 +1,14 @@
-"""Duplicate clusters in the store: assign changed records, or recluster everything at once."""
+"""Assigning changed records to duplicate clusters in the store, one batch at a time."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
-    Select,
     Table,
     bindparam,
     case,
@@ -20,8 +19,8 @@ from sqlalchemy import (
     update,
 )
 
-from aggregator.normalize.cluster import same_work
-from aggregator.normalize.match_keys import MatchKeys, block_keys, match_keys
+from aggregator.cluster.keys import MatchKeys, block_keys, match_keys
+from aggregator.cluster.rule import same_work
 from aggregator.normalize.stored import fields_of, keys_from_json, keys_to_json
 from aggregator.store.models import Record, RecordKey
 
@@ -205,31 +204,6 @@ def _write(conn: Connection, pool: _Candidates, batch_keys: dict[int, MatchKeys]
                      .values(cluster_id=bindparam("cid")),
                      [{"rid": rid, "cid": cid} for rid, cid in final.items()])
     return set(final.values()) | set(pool.renames) | set(pool.renames.values())
-
-
-def live_rows() -> Select[Any]:
-    """The live records (id, cluster_id, metadata_prefix, metadata_xml, fields, slug),
-    ordered by cluster, as :func:`~aggregator.index.documents.docs_from_rows` takes them;
-    the XML only where no fields are stored."""
-    from aggregator.store.models import Member, Source
-
-    member, source = cast(Table, Member.__table__), cast(Table, Source.__table__)
-    return (select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.metadata_prefix,
-                   xml_if_no_fields(), RECORD.c.fields, member.c.slug)
-            .join(source, source.c.id == RECORD.c.source_id)
-            .join(member, member.c.id == source.c.member_id)
-            .where(RECORD.c.deleted.is_(False))
-            .order_by(RECORD.c.cluster_id, RECORD.c.id))
-
-
-def live_in(conn: Connection, cluster_ids: Iterable[int]) -> list[Any]:
-    """:func:`live_rows` of the given clusters."""
-    ids = sorted(set(cluster_ids))
-    out: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
-        out.extend(conn.execute(
-            live_rows().where(RECORD.c.cluster_id.in_(ids[start:start + _CHUNK]))).all())
-    return out
 
 
 def xml_if_no_fields() -> Any:

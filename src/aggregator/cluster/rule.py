@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
-from aggregator.normalize.match_keys import MatchKeys, block_keys, type_kind
+from aggregator.cluster.keys import MatchKeys, block_keys, type_kind
 
 # Blocks with more members than this are not compared all-pairs; each member is compared
 # with the next WINDOW members in (title, year, id) order instead (sorted neighbourhood),

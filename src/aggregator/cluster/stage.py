@@ -1,0 +1,223 @@
+"""Clustering as a store-side stage: one process at a time follows the records' change
+feed, assigns the changed records to clusters and writes the clusters' change feed.
+
+The stage runs after a source's pages are stored (:func:`aggregator.pipeline.sync_source`
+calls :func:`catch_up`), under a lease in the ``stage`` table: a process that finds the
+lease held leaves the work to the holder, which looks for more after giving the lease
+back, so nothing committed is left unclustered. Each batch (records after ``done_seq``,
+in ``change_seq`` order) is one transaction: the clusters it changes, their entries in
+``cluster_change`` and the new ``done_seq`` commit together, so a crash repeats the
+batch and nothing else. Search indexes only read: they follow ``cluster_change``.
+
+The lease holder alone writes ``cluster_change``, so its ``seq`` values commit in
+order; ``done_seq`` never passes the change counter's committed value, so a record
+committed later (with a higher ``change_seq``) is never skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
+
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from aggregator.cluster.assign import RECORD, Change, assign
+from aggregator.errors import StoreError
+from aggregator.store.db import connect, reader
+from aggregator.store.models import ChangeCounter, ClusterChange, Stage, utcnow
+from aggregator.store.runs import lease_owner_id
+
+logger = logging.getLogger(__name__)
+NAME = "cluster"
+BATCH = 1000
+_STAGE = cast(Table, Stage.__table__)
+_LOG = cast(Table, ClusterChange.__table__)
+_COUNTER = cast(Table, ChangeCounter.__table__)
+_CHUNK = 500
+_HERE = _STAGE.c.name == NAME
+
+
+@dataclass(slots=True)
+class StageStats:
+    """What one :func:`catch_up` did."""
+
+    records: int = 0  # changed records read
+    clusters: int = 0  # clusters written to the clusters' change feed
+    busy: bool = False  # another process held the stage: it does the work
+
+
+def take(engine: Engine, owner: str, lease_seconds: float) -> bool:
+    """Take the stage's lease for ``owner`` unless another live holder has it."""
+    now = utcnow()
+    until = now + timedelta(seconds=lease_seconds)
+    with connect(engine) as conn:
+        if conn.execute(update(_STAGE).where(_HERE, or_(
+                _STAGE.c.owner.is_(None), _STAGE.c.until < now, _STAGE.c.owner == owner))
+                .values(owner=owner, until=until)).rowcount == 1:
+            return True
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        added = conn.execute(dialect.insert(_STAGE)
+                             .values(name=NAME, done_seq=0, owner=owner, until=until)
+                             .on_conflict_do_nothing(index_elements=["name"])
+                             .returning(_STAGE.c.name))
+        return added.first() is not None
+
+
+def give_back(engine: Engine, owner: str) -> None:
+    """Release the lease if ``owner`` still holds it."""
+    with connect(engine) as conn:
+        conn.execute(update(_STAGE).where(_HERE, _STAGE.c.owner == owner)
+                     .values(owner=None, until=None))
+
+
+def _renew(conn: Connection, owner: str, lease_seconds: float) -> int | None:
+    """Extend ``owner``'s lease inside ``conn``'s transaction; return ``done_seq``, or
+    ``None`` when the lease was lost (expired and taken by another process)."""
+    row = conn.execute(update(_STAGE).where(_HERE, _STAGE.c.owner == owner)
+                       .values(until=utcnow() + timedelta(seconds=lease_seconds))
+                       .returning(_STAGE.c.done_seq)).first()
+    return None if row is None else int(row[0])
+
+
+def behind(engine: Engine) -> bool:
+    """Whether changes were committed after the last one the stage clustered."""
+    with connect(reader(engine)) as conn:
+        done = conn.scalar(select(_STAGE.c.done_seq).where(_HERE)) or 0
+        head = conn.scalar(select(_COUNTER.c.value).where(_COUNTER.c.id == 1)) or 0
+    return int(head) > int(done)
+
+
+def progress(engine: Engine) -> dict[str, object]:
+    """The stage as ``aggregator status`` shows it."""
+    with connect(reader(engine)) as conn:
+        row = conn.execute(select(_STAGE.c.done_seq, _STAGE.c.owner, _STAGE.c.until)
+                           .where(_HERE)).first()
+        head = int(conn.scalar(select(_COUNTER.c.value).where(_COUNTER.c.id == 1)) or 0)
+        waiting = int(conn.scalar(select(func.count()).select_from(RECORD).where(
+            RECORD.c.change_seq > (row.done_seq if row else 0))) or 0)
+    return {"done_seq": int(row.done_seq) if row else 0, "change_seq": head,
+            "records_waiting": waiting, "holder": row.owner if row else None}
+
+
+def catch_up(engine: Engine, *, lease_seconds: float = 300.0, batch: int = BATCH) -> StageStats:
+    """Cluster every record changed since the stage last ran, unless another process
+    is doing it (``busy`` in the result).
+
+    After giving the lease back it looks once more: a change committed while it held
+    the lease, by a process that then found the lease taken, is clustered here.
+    """
+    stats = StageStats()
+    owner = lease_owner_id()
+    while True:
+        if not take(engine, owner, lease_seconds):
+            stats.busy = True
+            return stats
+        try:
+            while _step(engine, owner, lease_seconds, batch, stats):
+                pass
+        finally:
+            give_back(engine, owner)
+        if not behind(engine):
+            return stats
+
+
+def _step(engine: Engine, owner: str, lease_seconds: float, batch: int,
+          stats: StageStats) -> bool:
+    """Cluster one batch of changes; False when there is none left (or the lease was
+    lost)."""
+    with connect(engine) as conn:
+        done = _renew(conn, owner, lease_seconds)
+        if done is None:
+            logger.warning("the clustering lease was taken over; stopping here")
+            return False
+        head = int(conn.scalar(select(_COUNTER.c.value).where(_COUNTER.c.id == 1)) or 0)
+        rows = conn.execute(
+            select(RECORD.c.id, RECORD.c.deleted, RECORD.c.metadata_prefix,
+                   RECORD.c.metadata_xml, RECORD.c.cluster_id, RECORD.c.change_seq,
+                   RECORD.c.match_keys, RECORD.c.fields)
+            .where(RECORD.c.change_seq > done, RECORD.c.change_seq <= head)
+            .order_by(RECORD.c.change_seq).limit(batch)).all()
+        if rows:
+            touched = assign(conn, [Change(r.id, r.deleted, r.metadata_prefix, r.metadata_xml,
+                                           r.cluster_id, r.match_keys, r.fields)
+                                    for r in rows])
+            log_changes(conn, touched)
+            stats.records += len(rows)
+            stats.clusters += len(touched)
+        # Every change up to the counter's value read above had committed then: with
+        # fewer rows than a batch, the stage has seen them all.
+        upto = int(rows[-1].change_seq) if len(rows) == batch else head
+        if upto != done:
+            conn.execute(update(_STAGE).where(_HERE).values(done_seq=upto))
+    return len(rows) == batch
+
+
+def log_changes(conn: Connection, cluster_ids: Collection[int]) -> None:
+    """Append the clusters to the clusters' change feed, dropping their older entries."""
+    ids = sorted(set(cluster_ids))
+    if not ids:
+        return
+    last = int(conn.scalar(select(func.max(_LOG.c.seq))) or 0)
+    conn.execute(insert(_LOG), [{"cluster_id": cid} for cid in ids])
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(delete(_LOG).where(_LOG.c.cluster_id.in_(ids[start:start + _CHUNK]),
+                                        _LOG.c.seq <= last))
+
+
+def clustered_upto(conn: Connection) -> int:
+    """The last ``change_seq`` the stage has clustered (0: none yet)."""
+    return int(conn.scalar(select(_STAGE.c.done_seq).where(_HERE)) or 0)
+
+
+def feed_head(conn: Connection) -> int:
+    """The last ``seq`` of the clusters' change feed (0: empty)."""
+    return int(conn.scalar(select(func.max(_LOG.c.seq))) or 0)
+
+
+@contextmanager
+def held(engine: Engine, *, lease_seconds: float = 300.0,
+         wait: float | None = None) -> Iterator[str]:
+    """Hold the stage's lease for a long task (a whole reclustering), renewing it in a
+    thread; yields the owner. Waits up to ``wait`` seconds (default: one lease) for the
+    current holder to finish.
+
+    Raises:
+        StoreError: another process kept the lease past the wait.
+    """
+    owner = lease_owner_id()
+    deadline = time.monotonic() + (lease_seconds if wait is None else wait)
+    while not take(engine, owner, lease_seconds):
+        if time.monotonic() > deadline:
+            raise StoreError("another process is clustering the store; try again when it "
+                             "has finished (see `aggregator status`)")
+        time.sleep(0.2)
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(lease_seconds / 3):
+            take(engine, owner, lease_seconds)
+
+    beat = threading.Thread(target=heartbeat, name="cluster-lease", daemon=True)
+    beat.start()
+    try:
+        yield owner
+    finally:
+        stop.set()
+        beat.join()
+        give_back(engine, owner)
+
+
+def finish_rebuild(conn: Connection, owner: str, touched: Collection[int], upto: int) -> None:
+    """After a whole reclustering written in ``conn``: log the clusters it changed and
+    mark every change up to ``upto`` as clustered (inside the holder's transaction)."""
+    if conn.execute(update(_STAGE).where(_HERE, _STAGE.c.owner == owner)
+                    .values(done_seq=upto)).rowcount != 1:
+        raise StoreError("the clustering lease was lost during the rebuild")
+    log_changes(conn, touched)

@@ -209,6 +209,20 @@ def test_run_once_harvests_what_is_due_then_nothing(engine: Engine, quick: Setti
             assert session.scalars(select(HostLease)).all() == []
 
 
+def test_a_reconciliation_due_sweeps_the_identifiers(engine: Engine, quick: Settings) -> None:
+    repository = Repository(make_records(30), deleted_record="no", page_size=10)
+    with OAIServer(repository) as server:
+        source = add_source(engine, "kota", server.base_url)
+        Scheduler(engine, quick).run_once()
+        repository.remove("oai:test.example.org:7")  # no tombstone: deletedRecord=no
+        set_source(engine, source, next_run_at=now(), last_full_at=now() - timedelta(days=8))
+        server.requests.clear()
+        (result,) = Scheduler(engine, quick).run_once()
+        assert (result.status, result.mode, result.deleted) == ("ok", "reconcile", 1)
+        assert [r["verb"] for r in server.requests].count("ListIdentifiers") == 3
+        assert as_utc(source_row(engine, source).last_full_at) > now() - timedelta(minutes=1)
+
+
 def test_missed_runs_coalesce_into_one(engine: Engine, quick: Settings) -> None:
     with OAIServer(Repository(make_records(20))) as server:
         source = add_source(engine, "kota", server.base_url)

@@ -253,18 +253,23 @@ def check(obj: Context, base_url: str, prefix: str | None, as_json: bool) -> Non
 @click.option("--all", "all_", is_flag=True, help="Harvest every active source.")
 @click.option("--full", is_flag=True, help="Ignore the incremental cursor, harvest everything "
                                            "and mark records that vanished as deleted.")
+@click.option("--reconcile", is_flag=True,
+              help="After the incremental run, check every identifier the server lists "
+                   "(ListIdentifiers) and mark the records that vanished as deleted.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source on stdout.")
 @click.option("--no-index", is_flag=True, help="Do not update the search index afterwards "
                                                "(run `aggregator index sync` later).")
 @click.pass_obj
-def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_json: bool,
-            no_index: bool) -> None:
+def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, reconcile: bool,
+            as_json: bool, no_index: bool) -> None:
     """Harvest the sources of members SLUGS (or --all), then update the search index."""
     from aggregator.pipeline import sync_source
     from aggregator.store import catalog
 
     if not slugs and not all_:
         fail("name members to harvest, or use --all")
+    if full and reconcile:
+        fail("--full already reconciles: use one of --full and --reconcile")
     engine = obj.engine()
     with obj.session() as session:
         source_ids = catalog.sources_for(session, list(slugs) or None, all_)
@@ -278,6 +283,7 @@ def harvest(obj: Context, slugs: tuple[str, ...], all_: bool, full: bool, as_jso
             progress = ProgressLine(labels.get(source_id, f"source {source_id}")[:60])
             try:
                 result = sync_source(engine, obj.settings, source_id, full=full,
+                                     reconcile=reconcile,
                                      progress=progress.update,
                                      index=owner.backend if owner is not None else None)
             finally:

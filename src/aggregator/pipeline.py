@@ -15,9 +15,16 @@ from sqlalchemy.engine import Engine
 
 from aggregator.cluster import stage as cluster_stage
 from aggregator.config import Settings
-from aggregator.errors import AggregatorError, FetchError
+from aggregator.errors import (
+    AggregatorError,
+    FetchError,
+    MalformedXML,
+    NotOAIResponse,
+    OAIProtocolError,
+)
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.harvester import Harvester, Outcome, Step
+from aggregator.harvest.parse import parse_list_page
 from aggregator.harvest.plan import Checkpoint, SourceSpec
 from aggregator.harvest.sets import list_set_names
 from aggregator.index.model import SearchBackend
@@ -25,12 +32,15 @@ from aggregator.index.sync import sync_index
 from aggregator.normalize.stored import Ahead, Stored
 from aggregator.records import Notice
 from aggregator.store import member_sets, runs
-from aggregator.store.ingest import PageWrite, reconcile, write_page
+from aggregator.store.ingest import PageWrite, reconcile, sweep_page, write_page
 
 logger = logging.getLogger(__name__)
 
 LEASE_RENEW_EVERY = 60.0
 NORMALISE_AHEAD_FROM = 500  # records in a run before pages are normalised in a worker
+# Records a reconciliation sweep fetches one by one (GetRecord); when more are missing or
+# changed, a full ListRecords pass costs fewer requests.
+SWEEP_FETCH_MAX = 500
 Progress = Callable[[int, int | None], None]
 
 
@@ -69,7 +79,7 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
                 progress: Progress | None = None,
                 client_factory: Callable[[str, Settings], OAIClient] = OAIClient,
                 index: SearchBackend | None = None, owner: str | None = None,
-                stop: Callable[[], bool] | None = None) -> SyncResult:
+                stop: Callable[[], bool] | None = None, reconcile: bool = False) -> SyncResult:
     """Harvest one source into the store, resuming an interrupted run if there is one.
 
     After a complete run the source's setSpecs in use are stored with the names the
@@ -80,6 +90,10 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         settings: the aggregator settings.
         source_id: the source to harvest.
         full: harvest everything (ignore the incremental cursor) and reconcile deletions.
+        reconcile: after a complete incremental run, check the whole list against the
+            store with a ListIdentifiers sweep (:func:`_sweep`): how deletions are found
+            on servers that keep none (``deletedRecord=no``), and records the
+            incremental runs missed are fetched.
         progress: called after each page with (records so far, completeListSize or None).
         client_factory: builds the HTTP client (tests may wrap it).
         index: when given (this process owns it), the search index catches up with the
@@ -110,6 +124,8 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
             "busy", "another harvest of this source is running").as_dict()])
     try:
         result = _run(engine, settings, state, owner, full, progress, client_factory, stop)
+        if reconcile and not full and result.status == "ok" and result.mode != "full":
+            result = _reconciled(engine, settings, state, owner, result, client_factory, stop)
     finally:
         if not held:
             runs.release_lease(engine, source_id, owner)
@@ -132,6 +148,39 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
     return result
 
 
+class _Guard:
+    """Checked after each page: renews the source's lease, and ends the run (at that page
+    boundary) when the lease was lost, the caller asks it to stop, or the run has taken
+    longer than ``source_time_limit``."""
+
+    def __init__(self, engine: Engine, settings: Settings, source_id: int, owner: str,
+                 stop: Callable[[], bool] | None) -> None:
+        self._engine, self._settings, self._source_id = engine, settings, source_id
+        self._owner, self._stop = owner, stop
+        self._began = self._renewed = time.monotonic()
+
+    def keep_going(self, outcome: Outcome) -> bool:
+        """Whether the run goes on; when not, ``outcome`` says why."""
+        settings = self._settings
+        if time.monotonic() - self._renewed > min(LEASE_RENEW_EVERY, settings.lease_seconds / 3):
+            if not runs.renew_lease(self._engine, self._source_id, self._owner,
+                                    settings.lease_seconds):
+                outcome.fail("lease", "another process took over this source; stopping so "
+                                      "it is not harvested twice")
+                return False
+            self._renewed = time.monotonic()
+        if self._stop is not None and self._stop():
+            outcome.degrade("stopped", "the harvester was asked to stop; the next run goes "
+                                       "on from this page")
+            return False
+        if time.monotonic() - self._began > settings.source_time_limit:
+            outcome.degrade("time-limit", f"the run took longer than source_time_limit "
+                                          f"({settings.source_time_limit:g} s); the next run "
+                                          "goes on from this page")
+            return False
+        return True
+
+
 def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str, full: bool,
          progress: Progress | None, client_factory: Callable[[str, Settings], OAIClient],
          stop: Callable[[], bool] | None = None) -> SyncResult:
@@ -149,7 +198,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
         use_day_granularity=state.use_day_granularity, date_filter=state.date_filter,
         cursor_from=state.cursor_from)
     outcome = Outcome()
-    began = renewed = time.monotonic()
+    guard = _Guard(engine, settings, source_id, owner, stop)
     try:
         with client_factory(state.base_url, settings) as client:
             harvester = Harvester(client, settings, spec, mode="full" if full else "incremental",
@@ -162,24 +211,9 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
                     page_bytes=step.nbytes, notices=step.page.notices,
                     seen_pass=step.seen_pass, response_date=step.page.response_date,
                     complete_list_size=step.page.complete_list_size, normalised=normalised))
-                if time.monotonic() - renewed > min(LEASE_RENEW_EVERY,
-                                                    settings.lease_seconds / 3):
-                    if not runs.renew_lease(engine, source_id, owner, settings.lease_seconds):
-                        outcome.fail("lease", "another process took over this source; "
-                                              "stopping so it is not harvested twice")
-                        break
-                    renewed = time.monotonic()
                 if progress is not None:
                     progress(harvester.received, harvester.complete_list_size)
-                if stop is not None and stop():
-                    outcome.degrade("stopped", "the harvester was asked to stop; the next "
-                                               "run goes on from this page")
-                    break
-                if time.monotonic() - began > settings.source_time_limit:
-                    outcome.degrade("time-limit", f"the run took longer than "
-                                                  f"source_time_limit "
-                                                  f"({settings.source_time_limit:g} s); the "
-                                                  "next run goes on from this page")
+                if not guard.keep_going(outcome):
                     break
     except FetchError as exc:  # Identify could not reach the host at all
         outcome.fail("fetch", str(exc))
@@ -200,6 +234,142 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
         updated=summary.updated, deleted=summary.deleted, unchanged=summary.unchanged,
         pages=summary.pages, bytes=summary.bytes, warnings=list(summary.warnings),
         errors=list(summary.errors))
+
+
+def _reconciled(engine: Engine, settings: Settings, state: runs.SourceState, owner: str,
+                before: SyncResult, client_factory: Callable[[str, Settings], OAIClient],
+                stop: Callable[[], bool] | None) -> SyncResult:
+    """The reconciliation that follows a complete incremental run: a ListIdentifiers
+    sweep, or a full ListRecords pass where the server cannot be swept or too many
+    records need fetching; returns both runs' counts together."""
+    sweep = _sweep(engine, settings, state, owner, client_factory, stop)
+    if sweep.status != "fallback":
+        return _merge(before, sweep)
+    full = _run(engine, settings, state, owner, True, None, client_factory, stop)
+    full.warnings[:0] = sweep.warnings
+    return _merge(before, full)
+
+
+def _sweep(engine: Engine, settings: Settings, state: runs.SourceState, owner: str,
+           client_factory: Callable[[str, Settings], OAIClient],
+           stop: Callable[[], bool] | None) -> SyncResult:
+    """Check every identifier the server lists against the store (a run of mode
+    ``reconcile``).
+
+    Headers are much smaller than records, so a sweep of a large repository costs a
+    fraction of a full ListRecords pass. Every stored record still listed is stamped
+    with the run's pass; at the end the records not stamped are tombstoned (within
+    ``reconcile_max_share``, as after a full pass), and the records the sweep found
+    missing or changed are fetched one by one with GetRecord. The result's status is
+    ``fallback`` when ListIdentifiers is refused, or more than ``SWEEP_FETCH_MAX``
+    records would need fetching: a full ListRecords pass is then cheaper. A sweep that
+    stops early starts again at the next reconciliation (its place is not kept).
+    """
+    source_id = state.id
+    run_id = runs.start_run(engine, source_id, "reconcile", owner)
+    spec = SourceSpec(
+        base_url=state.base_url, metadata_prefix=state.metadata_prefix,
+        set_spec=state.set_spec, granularity=state.granularity,
+        earliest_datestamp=state.earliest_datestamp,
+        use_day_granularity=state.use_day_granularity, date_filter=False)
+    outcome = Outcome()
+    guard = _Guard(engine, settings, source_id, owner, stop)
+    stale: list[str] = []
+    fallback: Notice | None = None
+    try:
+        with client_factory(state.base_url, settings) as client:
+            harvester = Harvester(client, settings, spec, mode="full", pass_id=run_id,
+                                  verb="ListIdentifiers")
+            outcome = harvester.outcome
+            for step in harvester.steps():
+                stale += sweep_page(engine, source_id, run_id, step.page.records, run_id,
+                                    page_bytes=step.nbytes, notices=step.page.notices)
+                if not guard.keep_going(outcome):
+                    break
+            if outcome.status == "failed" and harvester.received == 0 and not any(
+                    e.code in ("fetch", "lease") for e in outcome.errors):
+                fallback = Notice("sweep-unavailable", "the server did not answer "
+                                  "ListIdentifiers (" + "; ".join(e.message for e in
+                                                                  outcome.errors)[:300]
+                                  + "): reconciled with a full ListRecords pass")
+            elif outcome.complete and len(stale) > SWEEP_FETCH_MAX:
+                fallback = Notice("sweep-fetch-many", f"{len(stale)} listed records are "
+                                  "missing from the store or changed: reconciled with a "
+                                  "full ListRecords pass")
+            elif outcome.complete:
+                _end_sweep(engine, settings, source_id, run_id, outcome)
+                _fetch_each(client, engine, spec, source_id, run_id, stale, outcome, guard)
+    except FetchError as exc:
+        outcome.fail("fetch", str(exc))
+    status = "fallback" if fallback is not None else outcome.status
+    if fallback is not None:
+        logger.warning("%s: %s", state.base_url, fallback.message)
+        outcome.warnings.append(fallback)
+        outcome.errors.clear()
+    runs.finish_run(engine, run_id, "failed" if fallback else outcome.status,
+                    errors=outcome.errors, warnings=outcome.warnings)
+    summary = runs.run_summary(engine, run_id)
+    return SyncResult(
+        "", source_id, status, run_id=run_id, mode="reconcile", new=summary.new,
+        updated=summary.updated, deleted=summary.deleted, unchanged=summary.unchanged,
+        pages=summary.pages, bytes=summary.bytes,
+        warnings=[fallback.as_dict()] if fallback else list(summary.warnings),
+        errors=list(summary.errors))
+
+
+def _end_sweep(engine: Engine, settings: Settings, source_id: int, run_id: int,
+               outcome: Outcome) -> None:
+    """Tombstone what a complete sweep did not see, as after a full pass."""
+    if outcome.unreadable:
+        outcome.warnings.append(Notice(
+            "reconcile-skipped", f"{outcome.unreadable} headers could not be read, so "
+                                 "records missing from the sweep are not marked deleted"))
+        return
+    result = reconcile(engine, source_id, run_id, run_id, settings.reconcile_max_share)
+    if not result.applied:
+        outcome.degrade("reconcile-refused", result.message)
+    elif result.vanished:
+        outcome.warnings.append(Notice("reconciled", f"{result.vanished} records vanished "
+                                                     "from the source and were marked deleted"))
+
+
+def _fetch_each(client: OAIClient, engine: Engine, spec: SourceSpec, source_id: int,
+                run_id: int, identifiers: list[str], outcome: Outcome, guard: _Guard) -> None:
+    """Fetch and store the records a sweep found missing or changed (GetRecord)."""
+    gone = 0
+    for identifier in identifiers:
+        try:
+            response = client.harvest(verb="GetRecord", identifier=identifier,
+                                      metadataPrefix=spec.metadata_prefix)
+            page = parse_list_page(response.content, verb="GetRecord")
+        except OAIProtocolError:  # idDoesNotExist: withdrawn since it was listed
+            gone += 1
+            continue
+        except (FetchError, NotOAIResponse, MalformedXML) as exc:
+            outcome.degrade("sweep-fetch", f"fetching {identifier} failed: {exc}; the next "
+                                           "reconciliation tries again")
+            return
+        write_page(engine, PageWrite(source_id, run_id, spec.metadata_prefix, page.records,
+                                     None, len(response.content), page.notices,
+                                     seen_pass=run_id))
+        if not guard.keep_going(outcome):
+            return
+    if identifiers:
+        outcome.warnings.append(Notice(
+            "sweep-fetched", f"fetched {len(identifiers) - gone} records the incremental "
+                             "runs had missed" + (f" ({gone} gone meanwhile)" if gone else "")))
+
+
+def _merge(first: SyncResult, then: SyncResult) -> SyncResult:
+    """Two runs of one source reported as one: counts added, the worse status."""
+    order = ("ok", "partial", "failed")
+    return SyncResult(
+        first.source, first.source_id, max(first.status, then.status, key=order.index),
+        run_id=then.run_id, mode=then.mode, new=first.new + then.new,
+        updated=first.updated + then.updated, deleted=first.deleted + then.deleted,
+        unchanged=first.unchanged + then.unchanged, pages=first.pages + then.pages,
+        bytes=first.bytes + then.bytes, warnings=first.warnings + then.warnings,
+        errors=first.errors + then.errors)
 
 
 def _normalised(steps: Iterator[Step], prefix: str, *, start_after: int = NORMALISE_AHEAD_FROM

@@ -106,8 +106,9 @@ class Harvester:
 
     def __init__(self, client: OAIClient, settings: Settings, spec: SourceSpec, *,
                  mode: str = "incremental", checkpoint: Checkpoint | None = None,
-                 pass_id: int | None = None) -> None:
+                 pass_id: int | None = None, verb: str = "ListRecords") -> None:
         self.client = client
+        self.verb = verb  # ListIdentifiers: a reconciliation sweep of headers
         self.settings = settings
         self.spec = spec
         self.outcome = Outcome(mode=mode)
@@ -212,11 +213,11 @@ class Harvester:
     def _params(self, cp: Checkpoint) -> dict[str, str]:
         """The next request: the saved token, or the current window's first request."""
         if cp.token:
-            return {"verb": "ListRecords", "resumptionToken": cp.token}
+            return {"verb": self.verb, "resumptionToken": cp.token}
         return self._window_params(cp, cp.windows[0] if cp.windows else [None, None])
 
     def _window_params(self, cp: Checkpoint, window: list[str | None]) -> dict[str, str]:
-        params = {"verb": "ListRecords", "metadataPrefix": self.spec.metadata_prefix}
+        params = {"verb": self.verb, "metadataPrefix": self.spec.metadata_prefix}
         if self.spec.set_spec:
             params["set"] = self.spec.set_spec
         if cp.date_filter:

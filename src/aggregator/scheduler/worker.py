@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 class RunSource(Protocol):
     """What the scheduler calls to harvest one source (:func:`sync_source`)."""
 
-    def __call__(self, engine: Engine, settings: Settings, source_id: int, *, full: bool,
-                 owner: str, stop: Callable[[], bool]) -> SyncResult: ...
+    def __call__(self, engine: Engine, settings: Settings, source_id: int, *,
+                 reconcile: bool, owner: str, stop: Callable[[], bool]) -> SyncResult: ...
 
 
 def _now() -> datetime:
@@ -201,7 +201,8 @@ class Scheduler:
         owner = claim.owner
         try:
             result = self._run_source(
-                self._engine, self._settings, claim.source_id, full=claim.full, owner=owner,
+                self._engine, self._settings, claim.source_id, reconcile=claim.full,
+                owner=owner,
                 stop=lambda: self._stopping.is_set() or owner in self._lost)
         except Exception as exc:  # a store failure: the run is failed, the worker lives
             logger.exception("harvest of source %d failed", claim.source_id)

@@ -444,6 +444,34 @@ def tombstone_rows(conn: Connection, rows: Sequence[Any]) -> int:
     return len(params)
 
 
+def sweep_page(engine: Engine, source_id: int, run_id: int,
+               headers: Sequence[HarvestedRecord], seen_pass: int, *, page_bytes: int = 0,
+               notices: Sequence[Notice] = ()) -> list[str]:
+    """Store one page of a ListIdentifiers sweep (a reconciliation).
+
+    Every stored live record the server still lists live is stamped with ``seen_pass``
+    (headers listed as deleted are not, so the :func:`reconcile` that ends the sweep
+    tombstones them with the records that vanished); the page counts on the run.
+
+    Returns:
+        The identifiers to fetch: listed live but not stored, stored as deleted, or
+        listed with another datestamp than the one stored.
+    """
+    live = {h.identifier: h for h in headers if not h.deleted}
+    with connect(engine) as conn:
+        existing = _existing_rows(conn, source_id, list(live))
+        seen = [row.id for row in existing.values()
+                if not row.deleted and row.last_seen_pass != seen_pass]
+        for start in range(0, len(seen), _IN_CHUNK):
+            conn.execute(_SEEN, {"ids": seen[start:start + _IN_CHUNK], "seen": seen_pass})
+        stale = [ident for ident, header in live.items()
+                 if (row := existing.get(ident)) is None or row.deleted
+                 or (header.datestamp and row.datestamp and header.datestamp != row.datestamp)]
+        _add_to_run(conn, PageWrite(source_id, run_id, "", (), None, page_bytes, notices),
+                    PageStats(unchanged=len(live) - len(stale)))
+    return stale
+
+
 def reconcile(engine: Engine, source_id: int, run_id: int, seen_pass: int,
               max_share: float) -> ReconcileResult:
     """Tombstone the live records a complete sweep did not see, unless too many vanished.

@@ -72,8 +72,15 @@ def record_seqs(engine: Engine) -> dict[str, int]:
         return dict(conn.execute(select(Record.identifier, Record.change_seq)).all())
 
 
+@pytest.fixture(params=["batches", "bulk"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Cluster batch by batch, or (a backlog of many changes) by reclustering the store."""
+    monkeypatch.setattr(stage, "BULK_FROM", 2 if request.param == "bulk" else 10**9)
+    return str(request.param)
+
+
 def test_the_stage_clusters_changes_and_logs_them_leaving_the_records_feed_alone(
-        engine: Engine) -> None:
+        engine: Engine, way: str) -> None:
     store_page(engine, "a", {"a:1": SHARED, "a:2": dc("Sejarah Maritim", "Wijaya, Sari",
                                                       "2015")})
     store_page(engine, "b", {"b:1": SHARED})
@@ -121,7 +128,7 @@ def test_a_rebuild_waits_for_the_stage_and_says_so(engine: Engine) -> None:
 
 
 def test_the_index_follows_the_store_reading_only(tmp_path: Path, engine: Engine,
-                                                  settings: Settings) -> None:
+                                                  settings: Settings, way: str) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("a read-only connection is SQLite's")
     store_page(engine, "a", {"a:1": SHARED})

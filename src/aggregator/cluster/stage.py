@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.cluster.assign import RECORD, Change, assign
+from aggregator.cluster.plan import plan_all, write_plan
 from aggregator.errors import StoreError
 from aggregator.store.db import connect, reader
 from aggregator.store.models import ChangeCounter, ClusterChange, Stage, utcnow
@@ -37,6 +38,11 @@ from aggregator.store.runs import lease_owner_id
 logger = logging.getLogger(__name__)
 NAME = "cluster"
 BATCH = 1000
+# A backlog of at least this many changes, and a twentieth of the live records or more
+# (a first harvest, a large member joining), is clustered by reclustering the whole
+# store at once (cost ∝ the store, a few µs a record) rather than batch by batch
+# (cost ∝ the changes and the size of their blocks, up to a millisecond a record).
+BULK_FROM = 1000
 _STAGE = cast(Table, Stage.__table__)
 _LOG = cast(Table, ClusterChange.__table__)
 _COUNTER = cast(Table, ChangeCounter.__table__)
@@ -120,12 +126,52 @@ def catch_up(engine: Engine, *, lease_seconds: float = 300.0, batch: int = BATCH
             stats.busy = True
             return stats
         try:
+            if _bulk_due(engine):
+                _bulk(engine, owner, lease_seconds, stats)
             while _step(engine, owner, lease_seconds, batch, stats):
                 pass
         finally:
             give_back(engine, owner)
         if not behind(engine):
             return stats
+
+
+def _bulk_due(engine: Engine) -> bool:
+    """Whether the changes waiting are many enough to recluster the store at once."""
+    with connect(reader(engine)) as conn:
+        done = clustered_upto(conn)
+        waiting = int(conn.scalar(select(func.count()).select_from(RECORD)
+                                  .where(RECORD.c.change_seq > done)) or 0)
+        if waiting < BULK_FROM:
+            return False
+        live = int(conn.scalar(select(func.count()).select_from(RECORD)
+                               .where(RECORD.c.deleted.is_(False))) or 0)
+    return waiting * 20 >= live
+
+
+def _bulk(engine: Engine, owner: str, lease_seconds: float, stats: StageStats) -> None:
+    """Recluster the whole store in one transaction and log every cluster that changed
+    or holds a changed record (see :mod:`aggregator.cluster.plan`)."""
+    started = time.monotonic()
+    with connect(engine) as conn:
+        done = _renew(conn, owner, lease_seconds)
+        if done is None:
+            return
+        head = int(conn.scalar(select(_COUNTER.c.value).where(_COUNTER.c.id == 1)) or 0)
+        touched = write_plan(conn, plan_all(conn))
+        changed = (RECORD.c.change_seq > done) & (RECORD.c.change_seq <= head)
+        touched.update(conn.scalars(select(RECORD.c.cluster_id).distinct().where(
+            changed, RECORD.c.deleted.is_(False), RECORD.c.cluster_id.is_not(None))))
+        gone = list(conn.scalars(select(RECORD.c.id).where(changed, RECORD.c.deleted)))
+        touched.update(gone)  # a deleted record's own document, if it had one
+        records = int(conn.scalar(select(func.count()).select_from(RECORD).where(changed))
+                      or 0)
+        log_changes(conn, touched)
+        conn.execute(update(_STAGE).where(_HERE).values(done_seq=head))
+    stats.records += records
+    stats.clusters += len(touched)
+    logger.info("clustered %d changed records by reclustering the store (%.1fs)", records,
+                time.monotonic() - started)
 
 
 def _step(engine: Engine, owner: str, lease_seconds: float, batch: int,

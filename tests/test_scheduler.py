@@ -223,6 +223,19 @@ def test_a_reconciliation_due_sweeps_the_identifiers(engine: Engine, quick: Sett
         assert as_utc(source_row(engine, source).last_full_at) > now() - timedelta(minutes=1)
 
 
+def test_run_once_waits_for_a_host_another_process_is_harvesting(
+        engine: Engine, quick: Settings) -> None:
+    with OAIServer(Repository(make_records(10))) as server:
+        source = add_source(engine, "kota", server.base_url)
+        with Session(engine) as session, session.begin():  # another worker, elsewhere
+            session.add(HostLease(host=schedule.host_key(server.base_url),
+                                  owner="elsewhere:1:x", until=now() + timedelta(seconds=1)))
+        started = time.monotonic()
+        results = Scheduler(engine, quick).run_once()
+        assert [(r.source_id, r.status, r.new) for r in results] == [(source, "ok", 10)]
+        assert time.monotonic() - started >= 0.9  # it waited for the host, then harvested
+
+
 def test_missed_runs_coalesce_into_one(engine: Engine, quick: Settings) -> None:
     with OAIServer(Repository(make_records(20))) as server:
         source = add_source(engine, "kota", server.base_url)

@@ -109,8 +109,12 @@ class Scheduler:
                     active = bool(self._running)
                     if active:
                         self._changed.wait(timeout=self._settings.scheduler_poll_seconds)
-                if not active and not self._claim_possible(done):
+                if active:
+                    continue
+                if not self._claim_possible(done):
                     break
+                # due sources wait for hosts another process is harvesting: look again
+                self._stopping.wait(self._settings.scheduler_poll_seconds)
         finally:
             self._drain()
         return self.results
@@ -187,11 +191,12 @@ class Scheduler:
         return started
 
     def _claim_possible(self, done: set[int]) -> bool:
-        """Whether a source not yet run by :meth:`run_once` is due and free now."""
+        """Whether a source not yet run by :meth:`run_once` is due and held by nobody
+        (its host may be busy with another source, elsewhere)."""
         if self._stopping.is_set():
             return False
         try:
-            return bool(schedule.due_ids(self._engine, skip=done))
+            return bool(schedule.due_ids(self._engine, skip=done, busy_hosts_too=True))
         except Exception:
             logger.exception("could not look for due sources")
             return False

@@ -41,12 +41,16 @@ def make_engine(settings: Settings) -> Engine:
         ConfigError: the database URL cannot be parsed.
     """
     url = _parse_url(settings.resolved_database_url)
+    # every harvest thread of a scheduler may hold a connection at once, besides its
+    # dispatcher, heartbeat and the index follower (SQLAlchemy's default is 5 + 10)
+    pool = {"pool_size": settings.harvest_concurrency + 3, "max_overflow": 10}
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 15})
+    engine = create_engine(url, connect_args={"timeout": 15},
+                           **(pool if url.database not in (None, "", ":memory:") else {}))
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine

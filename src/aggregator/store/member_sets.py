@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, Text, select, update
 from sqlalchemy import cast as sql_cast
 
 from aggregator.errors import UserInputError
-from aggregator.store.db import connect
+from aggregator.store.db import connect, reader
 from aggregator.store.models import Record, Source
 
 __all__ = ["CHECK_EVERY", "names_due", "save_set_names", "set_names", "specs_in_use",
@@ -45,7 +45,7 @@ def specs_in_use(engine: Engine, source_id: int) -> set[str]:
     # compares on every backend (PostgreSQL's json type has no equality).
     stmt = (select(sql_cast(_RECORD.c.set_specs, Text)).distinct()
             .where(_RECORD.c.source_id == source_id))
-    with connect(engine) as conn:
+    with connect(reader(engine)) as conn:
         lists = conn.scalars(stmt).all()
     found: set[str] = set()
     for text in lists:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Table, and_, insert, null, or_, select, update
 
 from aggregator.errors import UserInputError
 from aggregator.records import Notice
-from aggregator.store.db import connect
+from aggregator.store.db import connect, reader
 from aggregator.store.models import HarvestRun, Member, Source, utcnow
 
 _RUN = cast(Table, HarvestRun.__table__)
@@ -138,7 +138,7 @@ def run_summary(engine: Engine, run_id: int) -> RunSummary:
     Raises:
         UserInputError: there is no run with that id.
     """
-    with connect(engine) as conn:
+    with connect(reader(engine)) as conn:
         row = conn.execute(select(_RUN).where(_RUN.c.id == run_id)).first()
     if row is None:
         raise UserInputError(f"unknown harvest run {run_id}")
@@ -161,6 +161,11 @@ def interrupted_run(engine: Engine, source_id: int) -> int | None:
     Returns:
         The interrupted run's id (its checkpoint may be resumed), or ``None``.
     """
+    running = select(_RUN.c.id).where(_RUN.c.source_id == source_id,
+                                      _RUN.c.status == "running").limit(1)
+    with connect(reader(engine)) as conn:  # mostly none: no need to wait for writers
+        if conn.execute(running).first() is None:
+            return None
     with connect(engine) as conn:
         run = conn.execute(select(_RUN.c.id, _RUN.c.owner)
                            .where(_RUN.c.source_id == source_id, _RUN.c.status == "running")
@@ -233,7 +238,7 @@ def get_source_state(engine: Engine, source_id: int) -> SourceState:
                    src.not_before, src.every_seconds, src.status, src.sets_checked_at)
             .join_from(_SOURCE, _MEMBER, src.member_id == _MEMBER.c.id)
             .where(src.id == source_id))
-    with connect(engine) as conn:
+    with connect(reader(engine)) as conn:
         row = conn.execute(stmt).first()
     if row is None:
         raise UserInputError(f"unknown source {source_id}")

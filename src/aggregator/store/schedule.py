@@ -118,10 +118,10 @@ def claim_due(engine: Engine, *, limit: int, lease_seconds: float,
     return claims
 
 
-def _candidates(engine: Engine, now: datetime, skip: Collection[int]
-                ) -> list[tuple[int, str]]:
-    """(source id, host) of the due sources on hosts nobody holds, in the order they
-    fell due."""
+def _candidates(engine: Engine, now: datetime, skip: Collection[int], *,
+                busy_hosts_too: bool = False) -> list[tuple[int, str]]:
+    """(source id, host) of the due sources on hosts nobody holds (with
+    ``busy_hosts_too``, on any host), in the order they fell due."""
     src = _SOURCE.c
     with connect(reader(engine)) as conn:
         leased = set(conn.scalars(select(_HOST.c.host).where(_HOST.c.until >= now)))
@@ -131,12 +131,16 @@ def _candidates(engine: Engine, now: datetime, skip: Collection[int]
                                        src.id)).all()
     skipped = set(skip)
     found = [(row.id, host_key(row.base_url)) for row in rows if row.id not in skipped]
-    return [(source_id, host) for source_id, host in found if host not in leased]
+    return [(source_id, host) for source_id, host in found
+            if busy_hosts_too or host not in leased]
 
 
-def due_ids(engine: Engine, *, skip: Collection[int] = ()) -> list[int]:
-    """The sources that are due and could be claimed now (their host is free)."""
-    return [source_id for source_id, _ in _candidates(engine, utcnow(), skip)]
+def due_ids(engine: Engine, *, skip: Collection[int] = (),
+            busy_hosts_too: bool = False) -> list[int]:
+    """The sources that are due and could be claimed now (their host is free), or
+    with ``busy_hosts_too`` once their host is free."""
+    return [source_id for source_id, _ in _candidates(engine, utcnow(), skip,
+                                                      busy_hosts_too=busy_hosts_too)]
 
 
 def _claim(engine: Engine, source_id: int, host: str, lease_seconds: float,

@@ -22,11 +22,11 @@ server's own CPU time. Every source's record count in the store is checked again
 the size the server holds, the store's runs and the server's log against a second
 harvest of any endpoint. Medians of --repeat runs at the end.
 
-The scheduler is `aggregator scheduler --once --json` with the search index switched
-off (that command has no --no-index; this benchmark measures harvesting into the
-store); --index runs the command unchanged. The store is SQLite in a temporary folder;
-with --database-url postgresql+psycopg://user@host:port/x each run gets a PostgreSQL
-database of its own, bench_network_<pid>, created before the run and dropped after it.
+The scheduler is `aggregator scheduler --once --json --no-index` (this benchmark
+measures harvesting into the store); --index runs it without --no-index. The store is
+SQLite in a temporary folder; with --database-url postgresql+psycopg://user@host:port/x
+each run gets a PostgreSQL database of its own, bench_network_<pid>, created before the
+run and dropped after it.
 
     python bench/network.py [--quick] [--scale 1.0] [--repeat 1] [--database-url URL]
 """
@@ -247,16 +247,6 @@ def manage_database(url: str, *, create: bool) -> None:
     admin.dispose()
 
 
-def scheduler_without_index() -> None:
-    """`aggregator scheduler --once --json`, the search index switched off."""
-    from unittest import mock
-
-    from aggregator.cli import cli
-
-    with mock.patch("aggregator.cli._open_index_or_warn", return_value=None):
-        cli(["scheduler", "--once", "--json"], prog_name="aggregator")
-
-
 # --- measuring (the parent) ----------------------------------------------------------------
 
 @dataclass
@@ -457,8 +447,8 @@ def one_run(args: argparse.Namespace, server: Server, count: int, env: dict[str,
     urls = [url for url, _ in server.endpoints]
     sizes = dict(server.endpoints)
     hosts = [urlsplit(url).netloc for url in urls]
-    argv = ([sys.executable, "-m", "aggregator", "scheduler", "--once", "--json"]
-            if args.index else [sys.executable, __file__, "--scheduler"])
+    argv = [sys.executable, "-m", "aggregator", "scheduler", "--once", "--json",
+            *([] if args.index else ["--no-index"])]
     with store(args, env, number) as run_env:
         child([sys.executable, __file__, "--setup"], run_env, json.dumps(urls))
         before, jiffies = server.report(), machine_jiffies()
@@ -543,7 +533,7 @@ def main() -> None:
                         help="a PostgreSQL server: each run gets a fresh database on it")
     parser.add_argument("--index", action="store_true",
                         help="run `aggregator scheduler --once` with the search index on")
-    for hidden in ("--serve", "--setup", "--count", "--scheduler"):
+    for hidden in ("--serve", "--setup", "--count"):
         parser.add_argument(hidden, action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--create-db", "--drop-db"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -556,8 +546,6 @@ def main() -> None:
         setup_store(json.loads(sys.stdin.read()))
     elif args.count:
         count_store()
-    elif args.scheduler:
-        scheduler_without_index()
     elif args.create_db or args.drop_db:
         manage_database(args.create_db or args.drop_db, create=bool(args.create_db))
     else:

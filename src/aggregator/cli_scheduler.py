@@ -21,8 +21,11 @@ from aggregator.schedule import format_interval
               help="Harvest every source due now (each at most once), then exit: for cron.")
 @click.option("--json", "as_json", is_flag=True,
               help="With --once: one JSON object per run on stdout.")
+@click.option("--no-index", is_flag=True,
+              help="Never write the search index, even when no other process does "
+                   "(`aggregator index sync` or `serve` brings it up to date).")
 @click.pass_obj
-def scheduler(obj: Any, once: bool, as_json: bool) -> None:
+def scheduler(obj: Any, once: bool, as_json: bool, no_index: bool) -> None:
     """Harvest every active source on its schedule until stopped (Ctrl-C or SIGTERM).
 
     Any number of these processes, on any machines sharing one PostgreSQL store, divide
@@ -30,7 +33,7 @@ def scheduler(obj: Any, once: bool, as_json: bool) -> None:
     """
     from aggregator.cli import EXIT_FAILED, _print_result
 
-    sched, close_index = build_scheduler(obj.settings, obj.engine())
+    sched, close_index = build_scheduler(obj.settings, obj.engine(), index=not no_index)
     try:
         with stopping_on_signals(sched.stop):
             if once:
@@ -52,7 +55,7 @@ def scheduler(obj: Any, once: bool, as_json: bool) -> None:
         close_index()
 
 
-def build_scheduler(settings: Any, engine: Any, *, harvest: bool = True
+def build_scheduler(settings: Any, engine: Any, *, harvest: bool = True, index: bool = True
                     ) -> tuple[Any, Callable[[], None]]:
     """This process's background work: a scheduler (unless ``harvest`` is false) and,
     when this process can own the search index, a thread keeping it up to date with
@@ -63,7 +66,7 @@ def build_scheduler(settings: Any, engine: Any, *, harvest: bool = True
     from aggregator.pipeline import SyncResult
     from aggregator.scheduler import Scheduler
 
-    owner = _claim_index_or_warn(settings)
+    owner = _claim_index_or_warn(settings) if index else None
     follower = None
     if owner is not None:
         follower = IndexFollower(owner, engine, settings.index_follow_seconds)

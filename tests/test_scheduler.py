@@ -21,12 +21,13 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from aggregator.cluster import stage
 from aggregator.config import Settings
-from aggregator.demo.oaiserver import OAIServer, Repository, Request, Response
+from aggregator.demo.oaiserver import OAIServer, Repository, Request, Response, SampleRecord
 from aggregator.scheduler import Scheduler
 from aggregator.scheduler.policy import MAX_BACKOFF, backoff, next_run
 from aggregator.store import catalog, schedule
-from aggregator.store.models import HarvestRun, HostLease, Member, Source
+from aggregator.store.models import HarvestRun, HostLease, Member, Record, Source
 from harvesting import (
     expected_live,
     list_requests,
@@ -234,6 +235,26 @@ def test_run_once_waits_for_a_host_another_process_is_harvesting(
         results = Scheduler(engine, quick).run_once()
         assert [(r.source_id, r.status, r.new) for r in results] == [(source, "ok", 10)]
         assert time.monotonic() - started >= 0.9  # it waited for the host, then harvested
+
+
+def test_the_scheduler_clusters_what_its_runs_stored(engine: Engine, quick: Settings) -> None:
+    """Clustering runs beside the harvest threads (in a worker process), and the last
+    runs' records are clustered before run_once returns."""
+    def shared(ident: str) -> SampleRecord:
+        return SampleRecord(identifier=ident, datestamp=now() - timedelta(days=1), metadata={
+            "title": ["Pendidikan Karakter di Sekolah Dasar"], "creator": ["Santoso, Budi"],
+            "date": ["2019"], "type": ["Book"]})
+
+    with OAIServer(Repository([shared("oai:a:1"), *make_records(5)])) as one, \
+            OAIServer(Repository([shared("oai:b:1")])) as two:
+        add_source(engine, "kota", one.base_url)
+        add_source(engine, "desa", two.base_url)
+        assert len(Scheduler(engine, quick).run_once()) == 2
+    with Session(engine) as session:
+        clusters = dict(session.execute(select(Record.identifier, Record.cluster_id)).all())
+        ids = dict(session.execute(select(Record.identifier, Record.id)).all())
+    assert clusters["oai:b:1"] == clusters["oai:a:1"] == min(ids["oai:a:1"], ids["oai:b:1"])
+    assert stage.progress(engine)["records_waiting"] == 0
 
 
 def test_missed_runs_coalesce_into_one(engine: Engine, quick: Settings) -> None:

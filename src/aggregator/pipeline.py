@@ -79,7 +79,8 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
                 progress: Progress | None = None,
                 client_factory: Callable[[str, Settings], OAIClient] = OAIClient,
                 index: SearchBackend | None = None, owner: str | None = None,
-                stop: Callable[[], bool] | None = None, reconcile: bool = False) -> SyncResult:
+                stop: Callable[[], bool] | None = None, reconcile: bool = False,
+                cluster: bool = True) -> SyncResult:
     """Harvest one source into the store, resuming an interrupted run if there is one.
 
     After a complete run the source's setSpecs in use are stored with the names the
@@ -99,7 +100,8 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
         index: when given (this process owns it), the search index catches up with the
             store after the run (a failure there is a warning: the harvest is kept).
             Either way, a run that changed records then clusters them
-            (:func:`aggregator.cluster.stage.catch_up`).
+            (:func:`aggregator.cluster.stage.catch_up`), unless ``cluster`` is false
+            (the caller does that: a scheduler's clustering thread).
         owner: the lease the caller already holds on the source (the scheduler's
             claim); the caller then gives it back. Without it, the run takes the lease
             itself and releases it at the end.
@@ -129,7 +131,7 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
     finally:
         if not held:
             runs.release_lease(engine, source_id, owner)
-    if result.new or result.updated or result.deleted:
+    if cluster and (result.new or result.updated or result.deleted):
         try:
             cluster_stage.catch_up(engine, lease_seconds=settings.lease_seconds)
         except AggregatorError as exc:

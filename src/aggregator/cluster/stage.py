@@ -20,8 +20,9 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import cast
 
@@ -30,8 +31,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.cluster.assign import RECORD, Change, assign
 from aggregator.cluster.plan import plan_all, write_plan
+from aggregator.config import Settings
 from aggregator.errors import StoreError
-from aggregator.store.db import connect, reader
+from aggregator.normalize.stored import worker_pool
+from aggregator.store.db import connect, make_engine, reader
 from aggregator.store.models import ChangeCounter, ClusterChange, Stage, utcnow
 from aggregator.store.runs import lease_owner_id
 
@@ -153,12 +156,17 @@ def _bulk(engine: Engine, owner: str, lease_seconds: float, stats: StageStats) -
     """Recluster the whole store in one transaction and log every cluster that changed
     or holds a changed record (see :mod:`aggregator.cluster.plan`)."""
     started = time.monotonic()
-    with connect(engine) as conn:
-        done = _renew(conn, owner, lease_seconds)
-        if done is None:
-            return
+    # The plan is made from a read snapshot, so harvests go on writing meanwhile (SQLite
+    # has one writer); a record changed after it has a later change_seq than ``head``
+    # and is assigned by the next round.
+    with connect(reader(engine)) as conn:
+        done = clustered_upto(conn)
         head = int(conn.scalar(select(_COUNTER.c.value).where(_COUNTER.c.id == 1)) or 0)
-        touched = write_plan(conn, plan_all(conn))
+        plan = plan_all(conn)
+    with connect(engine) as conn:
+        if _renew(conn, owner, lease_seconds) is None:
+            return
+        touched = write_plan(conn, plan)
         changed = (RECORD.c.change_seq > done) & (RECORD.c.change_seq <= head)
         touched.update(conn.scalars(select(RECORD.c.cluster_id).distinct().where(
             changed, RECORD.c.deleted.is_(False), RECORD.c.cluster_id.is_not(None))))
@@ -203,6 +211,80 @@ def _step(engine: Engine, owner: str, lease_seconds: float, batch: int,
         if upto != done:
             conn.execute(update(_STAGE).where(_HERE).values(done_seq=upto))
     return len(rows) == batch
+
+
+class StageThread:
+    """The clustering stage beside a process that harvests many sources at once (a
+    scheduler): poked after each run that changed records, it runs :func:`catch_up` at
+    most once every ``pause`` seconds, so the changes of many runs are clustered
+    together and no harvest thread waits for it. Given the settings, and a store other
+    processes can open, the work is done in a worker process of its own, off this
+    process's interpreter lock (the harvest threads need it)."""
+
+    def __init__(self, engine: Engine, *, lease_seconds: float = 300.0,
+                 pause: float = 2.0, settings: Settings | None = None) -> None:
+        self._engine, self._lease, self._pause = engine, lease_seconds, pause
+        self._settings = None
+        if settings is not None and (engine.url.get_backend_name() != "sqlite"
+                                     or engine.url.database not in (None, "", ":memory:")):
+            self._settings = replace(settings, database_url=engine.url.render_as_string(
+                hide_password=False))
+        self._worker: ProcessPoolExecutor | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="clustering", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Records were stored: cluster them soon."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop; changes poked since the last round are clustered first."""
+        self._stopping.set()
+        self._thread.join()
+        if self._wake.is_set():
+            self._round()
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self._wake.wait(0.2):
+                continue
+            if self._stopping.is_set():
+                return
+            self._wake.clear()
+            self._round()
+            self._stopping.wait(self._pause)
+
+    def _round(self) -> None:
+        started = time.monotonic()
+        try:
+            if self._settings is None:
+                done = catch_up(self._engine, lease_seconds=self._lease)
+            else:
+                if self._worker is None:
+                    self._worker = worker_pool(1)
+                done = self._worker.submit(_catch_up_in_worker, self._settings,
+                                           self._lease).result()
+        except Exception:  # the next poke tries again
+            logger.exception("clustering the changed records failed")
+            return
+        if done.records:
+            logger.info("clustered %d changed records (%d clusters changed) in %.1fs",
+                        done.records, done.clusters, time.monotonic() - started)
+
+
+_WORKER_ENGINE: list[Engine] = []
+
+
+def _catch_up_in_worker(settings: Settings, lease_seconds: float) -> StageStats:
+    """:func:`catch_up` in a worker process, on an engine it keeps between rounds."""
+    if not _WORKER_ENGINE:
+        _WORKER_ENGINE.append(make_engine(settings))
+    return catch_up(_WORKER_ENGINE[0], lease_seconds=lease_seconds)
 
 
 def log_changes(conn: Connection, cluster_ids: Collection[int]) -> None:

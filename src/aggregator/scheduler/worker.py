@@ -26,6 +26,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as TimerThreads
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
+from aggregator.cluster.stage import StageThread
 from aggregator.config import Settings
 from aggregator.pipeline import SyncResult, sync_source
 from aggregator.records import Notice
@@ -43,7 +44,8 @@ class RunSource(Protocol):
     """What the scheduler calls to harvest one source (:func:`sync_source`)."""
 
     def __call__(self, engine: Engine, settings: Settings, source_id: int, *,
-                 reconcile: bool, owner: str, stop: Callable[[], bool]) -> SyncResult: ...
+                 reconcile: bool, owner: str, stop: Callable[[], bool],
+                 cluster: bool) -> SyncResult: ...
 
 
 def _now() -> datetime:
@@ -81,6 +83,7 @@ class Scheduler:
         self._pool = ThreadPoolExecutor(max_workers=self._concurrency,
                                         thread_name_prefix="harvest")
         self._timer: BackgroundScheduler | None = None
+        self._clustering: StageThread | None = None
         self.results: list[SyncResult] = []
 
     # -- running ---------------------------------------------------------------------
@@ -143,6 +146,9 @@ class Scheduler:
     # -- internals -------------------------------------------------------------------
 
     def _timers(self, *, dispatch: bool) -> BackgroundScheduler:
+        if self._clustering is None:
+            self._clustering = StageThread(self._engine, settings=self._settings,
+                                           lease_seconds=self._settings.lease_seconds)
         timer = BackgroundScheduler(
             timezone=UTC, executors={"default": TimerThreads(2)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
@@ -160,6 +166,9 @@ class Scheduler:
         self._pool.shutdown(wait=True)
         if self._timer is not None and self._timer.running:
             self._timer.shutdown(wait=True)
+        if self._clustering is not None:  # the last runs' records are clustered first
+            self._clustering.stop()
+            self._clustering = None
 
     def dispatch(self) -> int:
         """Claim what is due and fits the pool; returns how many runs were started."""
@@ -207,7 +216,7 @@ class Scheduler:
         try:
             result = self._run_source(
                 self._engine, self._settings, claim.source_id, reconcile=claim.full,
-                owner=owner,
+                owner=owner, cluster=False,
                 stop=lambda: self._stopping.is_set() or owner in self._lost)
         except Exception as exc:  # a store failure: the run is failed, the worker lives
             logger.exception("harvest of source %d failed", claim.source_id)
@@ -222,6 +231,8 @@ class Scheduler:
                 self.results.append(result)
                 self._changed.notify_all()
             self._wake()
+        if self._clustering is not None and (result.new or result.updated or result.deleted):
+            self._clustering.poke()
         if self._after_run is not None:
             with self._after_lock:
                 try:

@@ -382,6 +382,16 @@ def test_pipeline_normalises_pages_ahead_in_a_worker() -> None:
             assert found == stored.stored_form(RECORDS[ident], PREFIX)
 
 
+def test_pipeline_sends_a_large_page_to_the_worker_in_pieces() -> None:
+    out = list(pipeline._normalised(iter([step("a:1", "a:2", "b:1"), step("b:1")]), PREFIX,
+                                    start_after=0, chunk=2))
+    assert [list(normalised or {}) for _, normalised in out] == [["a:1", "a:2", "b:1"],
+                                                                  ["b:1"]]
+    for _, normalised in out:
+        for ident, found in (normalised or {}).items():
+            assert found == stored.stored_form(RECORDS[ident], PREFIX)
+
+
 def test_pipeline_stores_the_fetched_page_before_a_harvest_error() -> None:
     def steps() -> Iterator[Step]:
         yield step("a:1")

@@ -66,6 +66,19 @@ def test_looks_ahead_no_further_than_its_depth() -> None:
     reader.close()
 
 
+def test_large_pages_are_read_one_ahead() -> None:
+    """Waiting pages of max_bytes or more stop it asking for more, whatever its depth."""
+    chain = {str(i): str(i + 1) for i in range(50)} | {"start": "0"}
+    fake = FakeList(chain)  # every page is 10 bytes
+    reader = ReadAhead(fake, [{"verb": "ListRecords"}], depth=3, max_bytes=10)
+    time.sleep(0.3)
+    assert len(fake.asked) == 1  # the first page waits to be taken
+    assert reader.take() is not None
+    time.sleep(0.3)
+    assert len(fake.asked) == 2
+    reader.close()
+
+
 def test_stops_following_a_token_it_already_followed() -> None:
     fake = FakeList({"start": "a", "a": "b", "b": "a"})  # a → b → a → …
     reader = ReadAhead(fake, [{"verb": "ListRecords"}])

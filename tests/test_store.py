@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select, update
 from aggregator.config import Settings, load_settings
 from aggregator.errors import SchemaMissing, StoreError, UserInputError
 from aggregator.records import HarvestedRecord, Notice
-from aggregator.store import catalog, runs
+from aggregator.store import catalog, ingest, runs
 from aggregator.store.db import (
     head_revision,
     init_schema,
@@ -32,7 +32,15 @@ from aggregator.store.db import (
     session_scope,
 )
 from aggregator.store.ingest import PageWrite, reconcile, write_page
-from aggregator.store.models import Base, ChangeCounter, HarvestRun, Record, Source, utcnow
+from aggregator.store.models import (
+    Base,
+    ChangeCounter,
+    HarvestRun,
+    Record,
+    RecordKey,
+    Source,
+    utcnow,
+)
 
 XML = b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"><t>%s</t></oai_dc:dc>'
 
@@ -259,6 +267,42 @@ def test_write_page_classifies_every_case(engine: Engine) -> None:
         7, 3, 3, 2, 3)
     third = write_page(engine, page(sid, run, [rec("sets", sets=("y",))]))
     assert third.updated == 1  # a set change is a change
+
+
+def test_write_page_in_pieces_stores_the_same(engine: Engine,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large page's rows are written a thousand at a time; two at a time here."""
+    dc = (b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+          b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Kajian %s pengelolaan '
+          b"perpustakaan sekolah di daerah</dc:title><dc:creator>Siregar, Budi</dc:creator>"
+          b"<dc:date>2020</dc:date></oai_dc:dc>")
+
+    def dc_rec(ident: str, body: str = "a", deleted: bool = False) -> HarvestedRecord:
+        return HarvestedRecord(ident, "2024-01-01", deleted, ("s",),
+                               None if deleted else dc % body.encode())
+
+    pages = [[dc_rec(f"r{i}") for i in range(7)] + [dc_rec("x", deleted=True)],
+             [dc_rec("r1", "b"), dc_rec("r2", deleted=True), dc_rec("r3"), dc_rec("r9"),
+              dc_rec("r4", "c"), dc_rec("x", "back")]]
+    stored: list[dict[str, tuple[Any, ...]]] = []
+    for chunk in (1000, 2):
+        monkeypatch.setattr(ingest, "_WRITE_CHUNK", chunk)
+        sid = new_source(engine, slug=f"s{chunk}", url=f"https://s{chunk}.example/oai")
+        run = runs.start_run(engine, sid, "full", "me")
+        for records in pages:
+            write_page(engine, page(sid, run, records, seen_pass=run))
+        with engine.connect() as conn:
+            keys = {ident: sorted(key for (key,) in conn.execute(
+                select(RecordKey.key).join(Record, Record.id == RecordKey.record_id)
+                .where(Record.identifier == ident, Record.source_id == sid)))
+                for ident in rows(engine, sid)}
+        stored.append({r.identifier: (r.deleted, r.metadata_xml, r.fields, r.match_keys,
+                                      r.work_type, r.content_hash, keys[r.identifier])
+                       for r in rows(engine, sid).values()})
+        seqs = sorted(r.change_seq for r in rows(engine, sid).values())
+        assert len(set(seqs)) == len(seqs)
+    assert stored[0] == stored[1]
+    assert any(keys for *_, keys in stored[1].values())
 
 
 def test_change_seq_is_unique_and_follows_the_writes(engine: Engine) -> None:

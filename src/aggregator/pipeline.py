@@ -41,6 +41,9 @@ NORMALISE_AHEAD_FROM = 500  # records in a run before pages are normalised in a 
 # Records a reconciliation sweep fetches one by one (GetRecord); when more are missing or
 # changed, a full ListRecords pass costs fewer requests.
 SWEEP_FETCH_MAX = 500
+# Records sent to the worker at once: a large page goes in pieces, so neither process
+# ever holds the whole page pickled (60,000 records' results were a 57 MB pickle).
+NORMALISE_CHUNK = 2_000
 Progress = Callable[[int, int | None], None]
 
 
@@ -374,37 +377,48 @@ def _merge(first: SyncResult, then: SyncResult) -> SyncResult:
         errors=first.errors + then.errors)
 
 
-def _normalised(steps: Iterator[Step], prefix: str, *, start_after: int = NORMALISE_AHEAD_FROM
+def _normalised(steps: Iterator[Step], prefix: str, *, start_after: int = NORMALISE_AHEAD_FROM,
+                chunk: int = NORMALISE_CHUNK,
                 ) -> Iterator[tuple[Step, dict[str, Stored] | None]]:
     """Each step with its records normalised in a worker process, one page ahead.
 
     The next page is normalised in the worker while this one is stored, so the
     harvest's own process only writes. Until ``start_after`` records have come (a small
     incremental run) no process is started and write_page normalises in-line. A step
-    already fetched is still handed out when the harvester fails on the next one.
+    already fetched is still handed out when the harvester fails on the next one. A page
+    goes to the worker ``chunk`` records at a time.
     """
-    pending: deque[tuple[Step, list[str], Future[list[Stored]] | None]] = deque()
+    Parts = list[tuple[list[str], Future[list[Stored]]]]
+    pending: deque[tuple[Step, Parts]] = deque()
 
     def done() -> tuple[Step, dict[str, Stored] | None]:
-        step, idents, future = pending.popleft()
-        if future is None:
+        step, parts = pending.popleft()
+        if not parts:
             return step, None
+        found: dict[str, Stored] = {}
         try:
-            return step, dict(zip(idents, future.result(), strict=True))
+            for idents, future in parts:
+                found.update(zip(idents, future.result(), strict=True))
         except Exception as exc:  # a dead worker: write_page normalises in-line instead
             logger.warning("normalising in a worker process failed (%s); continuing "
                            "in-line", exc)
             return step, None
+        return step, found
 
     with Ahead(start_after=start_after) as ahead:
         try:
             for step in steps:
                 live = [r for r in step.page.records if not r.deleted and r.metadata_xml]
-                future = ahead.submit([(r.metadata_xml, prefix) for r in live])
-                pending.append((step, [r.identifier for r in live], future))
+                parts: Parts = []
+                for start in range(0, len(live), chunk):
+                    piece = live[start:start + chunk]
+                    future = ahead.submit([(r.metadata_xml, prefix) for r in piece])
+                    if future is not None:  # None: left to write_page (no worker yet)
+                        parts.append(([r.identifier for r in piece], future))
+                pending.append((step, parts))
                 # Keep one page in the worker's hands; a page normalised in-line (no
                 # worker yet) is written at once, as before the worker existed.
-                while pending and (len(pending) > 1 or pending[0][2] is None):
+                while pending and (len(pending) > 1 or not pending[0][1]):
                     yield done()
         except GeneratorExit:
             raise

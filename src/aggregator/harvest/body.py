@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Callable
 
@@ -48,21 +49,21 @@ def reason(exc: BaseException) -> str:
 
 def gunzip(data: bytes, cap: int, url: str) -> bytes:
     """Decompress (possibly multi-member) gzip data, refusing to grow past ``cap``."""
-    out = bytearray()
+    out = io.BytesIO()
     pending = data
     while pending:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         while not inflater.eof:
             piece = inflater.decompress(pending, CHUNK_SIZE)
-            out += piece
-            if len(out) > cap:
+            out.write(piece)
+            if out.tell() > cap:
                 raise ResponseTooLarge(f"gzip body from {url} exceeds {cap} bytes "
                                        "once decompressed")
             pending = inflater.unconsumed_tail
             if not piece and not pending:
                 raise zlib.error("gzip stream ends early")
         pending = inflater.unused_data
-    return bytes(out)
+    return out.getvalue()
 
 
 def read_body(resp: requests.Response, url: str, notices: list[Notice], *, start: float,
@@ -88,13 +89,15 @@ def read_body(resp: requests.Response, url: str, notices: list[Notice], *, start
     """
     deadline = start + read_timeout * DEADLINE_FACTOR
     encoding = resp.headers.get("content-encoding", "").strip().lower()
-    buf = bytearray()
+    # getvalue() hands over the buffer without a copy (a bytearray would need one: the
+    # body twice in memory at its largest)
+    buf = io.BytesIO()
     try:
         # read1 returns what one receive brings, so a server dripping bytes slower than
         # the read timeout still meets the deadline check between receives
         while chunk := resp.raw.read1(CHUNK_SIZE, decode_content=True):
-            buf += chunk
-            if len(buf) > cap:
+            buf.write(chunk)
+            if buf.tell() > cap:
                 raise ResponseTooLarge(f"response from {url} exceeds {cap} bytes "
                                        "once decompressed")
             if clock() > deadline:
@@ -111,7 +114,7 @@ def read_body(resp: requests.Response, url: str, notices: list[Notice], *, start
     except (u3.ProtocolError, u3.SSLError, requests.exceptions.ChunkedEncodingError,
             OSError) as exc:
         raise Transient(f"truncated response from {url} ({reason(exc)})") from exc
-    body = bytes(buf)
+    body = buf.getvalue()
     if body.startswith(ZSTD_MAGIC):
         raise FetchError(f"response from {url} is zstd-compressed, which the harvester "
                          "cannot decode; ask the provider for gzip or no compression")

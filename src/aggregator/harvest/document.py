@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aggregator.errors import (
@@ -65,8 +66,14 @@ def _repair_notice(notices: list[Notice]) -> Notice:
     return Notice("repaired-xml", f"page was not well-formed and was repaired: {what}", sample)
 
 
-def load_document(data: bytes) -> tuple[Doc | None, bytes, list[Notice], MalformedXML | None]:
+def load_document(data: bytes, *, parse: Callable[[bytes], XMLElement] = parse_bytes,
+                  ) -> tuple[Doc | None, bytes, list[Notice], MalformedXML | None]:
     """Trim and parse strictly, then repair and parse again.
+
+    Args:
+        data: the response body.
+        parse: turns bytes into a root element, raising as :func:`parse_bytes` does
+            (list pages pass a streaming parse that takes their records as it goes).
 
     Returns:
         Either a parsed document, or (when even the repaired bytes fail, not at EOF)
@@ -75,7 +82,7 @@ def load_document(data: bytes) -> tuple[Doc | None, bytes, list[Notice], Malform
     """
     body, notices = trim(data)
     try:
-        return wrap_root(parse_bytes(body), body, notices), body, notices, None
+        return wrap_root(parse(body), body, notices), body, notices, None
     except ForbiddenXML:
         _sniff_root(body)
         raise
@@ -88,7 +95,7 @@ def load_document(data: bytes) -> tuple[Doc | None, bytes, list[Notice], Malform
     if not cleaned.changed:
         return None, body, notices, error
     try:
-        root = parse_bytes(cleaned.data)
+        root = parse(cleaned.data)
     except MalformedXML as exc:
         if exc.at_eof:
             raise

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import io
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 # lxml ships no type information and lxml-stubs lags behind lxml 6; this module is the
@@ -19,6 +20,7 @@ __all__ = [
     "is_element",
     "new_parser",
     "parse_bytes",
+    "parse_stream",
     "serialise",
     "serialise_minimal",
 ]
@@ -41,6 +43,9 @@ class XMLElement(Protocol):
     def __iter__(self) -> Iterator[XMLElement]:
         """Iterate over the direct children (elements, comments and PIs)."""
 
+    def getparent(self) -> XMLElement | None:
+        """Return the parent element, or None for the root."""
+
 # Markers libxml2 uses when it ran out of input rather than meeting a bad byte.
 _EOF_MESSAGES = (
     "premature end of data",
@@ -58,6 +63,18 @@ _EOF_SLACK = 4
 
 _local = threading.local()
 
+# Every parse of untrusted bytes, whole or streamed: no entity expansion, no network, no
+# DTD, and libxml2's size and depth limits kept.
+_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "recover": False,
+    "remove_blank_text": False,
+}
+
 
 def new_parser() -> object:
     """Return a new strict parser (an opaque object to pass to :func:`parse_bytes`).
@@ -66,15 +83,7 @@ def new_parser() -> object:
     use their own parser: a parser that has just read tens of megabytes stays several
     times slower on small inputs.
     """
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        recover=False,
-        remove_blank_text=False,
-    )
+    return etree.XMLParser(**_OPTIONS)
 
 
 def _parser() -> object:
@@ -137,6 +146,22 @@ def _is_at_eof(message: str, data: bytes, offset: int) -> bool:
     return offset >= len(data.rstrip()) - _EOF_SLACK
 
 
+def _malformed(data: bytes, exc: etree.XMLSyntaxError) -> MalformedXML:
+    """Translate lxml's syntax error, deciding whether the input ran out early."""
+    message = str(exc.msg or exc)
+    line, column = exc.position if exc.position else (0, 0)
+    offset = _error_offset(data, line, column)
+    sample = _text(data[max(0, offset - 80) : offset + 120])
+    return MalformedXML(message, sample=sample, at_eof=_is_at_eof(message, data, offset))
+
+
+def _refuse_doctype(root: XMLElement) -> None:
+    """Raise ForbiddenXML when the parsed document has a DOCTYPE (whatever its encoding)."""
+    docinfo = root.getroottree().docinfo  # type: ignore[attr-defined]
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise ForbiddenXML("document declares a DOCTYPE, which OAI-PMH responses never need")
+
+
 def parse_bytes(data: bytes, *, parser: object | None = None) -> XMLElement:
     """Parse untrusted bytes strictly and return the root element.
 
@@ -161,19 +186,89 @@ def parse_bytes(data: bytes, *, parser: object | None = None) -> XMLElement:
     try:
         root = etree.fromstring(data, parser if parser is not None else _parser())
     except etree.XMLSyntaxError as exc:
-        message = str(exc.msg or exc)
-        line, column = exc.position if exc.position else (0, 0)
-        offset = _error_offset(data, line, column)
-        sample = _text(data[max(0, offset - 80) : offset + 120])
-        at_eof = _is_at_eof(message, data, offset)
-        raise MalformedXML(message, sample=sample, at_eof=at_eof) from exc
+        raise _malformed(data, exc) from exc
     except ValueError as exc:  # e.g. a str with an encoding declaration
         raise MalformedXML(str(exc)) from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise ForbiddenXML("document declares a DOCTYPE, which OAI-PMH responses never need")
+    _refuse_doctype(root)
     element: XMLElement = root
     return element
+
+
+class _NoTree:
+    """A parser target that builds nothing: a strict parse run only for its verdict."""
+
+    def close(self) -> None:
+        """End of input (the only event asked for, so libxml2 calls no Python per node)."""
+
+
+def _stream_error(data: bytes, exc: etree.XMLSyntaxError) -> MalformedXML:
+    """The error :func:`parse_bytes` would give for a document the streaming parse refused.
+
+    The streaming (push) parser words some errors differently, and reports an undefined
+    entity only at the end; a strict parse that builds no tree finds the error exactly
+    as parse_bytes does, so broken pages are reported (and judged truncated or not) the
+    same either way.
+    """
+    try:
+        etree.fromstring(data, etree.XMLParser(target=_NoTree(), **_OPTIONS))
+    except etree.XMLSyntaxError as strict:
+        exc = strict
+    except ValueError:  # pragma: no cover - bytes in, as for the streaming parse
+        pass
+    return _malformed(data, exc)
+
+
+def parse_stream(data: bytes, tags: tuple[str, ...],
+                 take: Callable[[XMLElement], bool]) -> XMLElement:
+    """Parse untrusted bytes like :func:`parse_bytes`, handing over elements as they end.
+
+    Each element whose Clark tag is in ``tags`` is passed to ``take`` as soon as its end
+    tag is read (its subtree complete, its ancestors and later siblings not yet). When
+    ``take`` returns True the element is done with: it is cleared and then removed from
+    the tree, so that a document of many such elements never holds more than one of
+    them at a time. Everything else stays in the tree returned.
+
+    Args:
+        data: the complete document as bytes.
+        tags: Clark names (``{namespace}local``, or ``local`` for no namespace).
+        take: called with each such element; returns whether it may be dropped.
+
+    Returns:
+        The root element, without the elements dropped.
+
+    Raises:
+        ForbiddenXML: the document carries a DOCTYPE.
+        MalformedXML: as :func:`parse_bytes` (elements may have been taken before the
+            error was found; the caller discards what it made of them).
+    """
+    _refuse_doctype_in_prolog(data)
+    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=tags, **_OPTIONS)
+    done: XMLElement | None = None  # taken, cleared, and removed at the next event
+    try:
+        for _event, element in events:
+            if done is not None:
+                _remove(done)
+                done = None
+            if take(element):
+                element.clear()
+                done = element
+        root: XMLElement = events.root
+    except etree.XMLSyntaxError as exc:
+        raise _stream_error(data, exc) from exc
+    except ValueError as exc:  # pragma: no cover - bytes in, as for parse_bytes
+        raise MalformedXML(str(exc)) from exc
+    if done is not None:
+        _remove(done)
+    _refuse_doctype(root)
+    return root
+
+
+def _remove(element: XMLElement) -> None:
+    """Remove an element that ended before the one being read (never the latter: the
+    parser still appends its tail, which would then land elsewhere)."""
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)  # type: ignore[attr-defined]
 
 
 def is_element(node: XMLElement) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aggregator.errors import MalformedXML
@@ -48,7 +49,8 @@ class Salvaged:
     Attributes:
         response_date: ``<responseDate>`` text found by pattern, or ``None``.
         documents: one small parsed document per record that parsed, each shaped
-            ``<OAI-PMH ...><verb>record</verb></OAI-PMH>`` with the page's namespaces.
+            ``<OAI-PMH ...><verb>record</verb></OAI-PMH>`` with the page's namespaces
+            (empty when they were handed to ``take`` instead).
         token_document: ``<OAI-PMH ...><resumptionToken/></OAI-PMH>`` when the page
             has a token element, else ``None``.
         notices: a ``bad-record`` notice per record that did not parse, and a summary.
@@ -72,7 +74,8 @@ def _sample(chunk: bytes) -> str:
     return chunk.lstrip()[:_SAMPLE].decode("utf-8", errors="replace")
 
 
-def salvage_list(body: bytes, verb: str, error: MalformedXML) -> Salvaged:
+def salvage_list(body: bytes, verb: str, error: MalformedXML,
+                 take: Callable[[XMLElement], None] | None = None) -> Salvaged:
     """Split a broken list page into records and parse each one separately.
 
     Each record chunk is wrapped in the page's own root start tag (keeping its
@@ -83,6 +86,9 @@ def salvage_list(body: bytes, verb: str, error: MalformedXML) -> Salvaged:
         body: the page bytes (already trimmed and byte-repaired).
         verb: ``ListRecords``, ``ListIdentifiers`` or ``GetRecord``.
         error: the error of the whole-page parse, re-raised when nothing can be split.
+        take: when given, receives each parsed document at once instead of
+            ``documents`` keeping them all (a large page then never holds more than
+            one); the time it takes does not count towards the CPU budget.
 
     Returns:
         The rescued parts of the page.
@@ -132,7 +138,7 @@ def salvage_list(body: bytes, verb: str, error: MalformedXML) -> Salvaged:
         chunk = body[begin:end]
         try:
             document = head + list_start + chunk + list_end + root_end
-            out.documents.append(parse_bytes(document, parser=parser))
+            parsed = parse_bytes(document, parser=parser)
         except MalformedXML as exc:
             bad += 1
             found = _IDENTIFIER_RE.search(chunk)
@@ -140,6 +146,13 @@ def salvage_list(body: bytes, verb: str, error: MalformedXML) -> Salvaged:
             out.notices.append(Notice(
                 "bad-record", f"skipped record {ident}: not well-formed ({exc})", _sample(chunk)
             ))
+            continue
+        if take is None:
+            out.documents.append(parsed)
+        else:
+            taken = time.process_time()
+            take(parsed)
+            spent += time.process_time() - taken
     if token_match is not None:
         try:
             out.token_document = parse_bytes(head + token_match.group() + root_end, parser=parser)

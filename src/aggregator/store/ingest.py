@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -50,6 +50,9 @@ _RUN = cast(Table, HarvestRun.__table__)
 _SOURCE = cast(Table, Source.__table__)
 _COUNTER = cast(Table, ChangeCounter.__table__)
 _IN_CHUNK = 900  # stays far below every backend's bound-parameter limit
+# Rows built and sent at once: a large page's rows never all exist together (60,000
+# records' parameter dicts took some 120 MB).
+_WRITE_CHUNK = 1_000
 
 _UPDATE_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("_id"))
 
@@ -305,16 +308,29 @@ def _kind(rec: HarvestedRecord, digest: str, row: Any) -> str:
 
 
 def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str]) -> None:
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    keyed: list[tuple[int, Stored]] = []
     seq, when = allocate_seq(conn, len(plan.changes)) if plan.changes else (0, utcnow())
     now = _db_time(conn, when)
     fresh = sum(1 for change in plan.changes if change[2] is None)
     new_ids = iter(allocate_ids(conn, fresh) if fresh else ())
     specs_json: dict[tuple[str, ...], str] = {}  # pages repeat a handful of set lists
+    for first in range(0, len(plan.changes), _WRITE_CHUNK):
+        _write_changes(conn, page, plan.changes[first:first + _WRITE_CHUNK], seq + first, now,
+                       new_ids, specs_json)
+    for start in range(0, len(plan.touched), _IN_CHUNK):
+        conn.execute(_SEEN, {"ids": plan.touched[start:start + _IN_CHUNK],
+                             "seen": page.seen_pass})
+
+
+def _write_changes(conn: Connection, page: PageWrite,
+                   changes: list[tuple[HarvestedRecord, str, int | None]], seq: int, now: Any,
+                   new_ids: Iterator[int], specs_json: dict[tuple[str, ...], str]) -> None:
+    """Insert or update some of a page's changed records (with change numbers from
+    ``seq`` on) and their block keys."""
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    keyed: list[tuple[int, Stored]] = []
     given = page.normalised or {}
-    for offset, (rec, digest, row_id) in enumerate(plan.changes):
+    for offset, (rec, digest, row_id) in enumerate(changes):
         specs = specs_json.get(rec.set_specs)
         if specs is None:
             specs = specs_json[rec.set_specs] = json.dumps(list(rec.set_specs))
@@ -346,9 +362,6 @@ def _apply(conn: Connection, page: PageWrite, plan: _Plan, hashes: dict[str, str
     if updates:
         _executemany(conn, "update" if page.seen_pass is None else "update+pass", updates)
     write_keys(conn, keyed, replace=[row["p_id"] for row in updates])
-    for start in range(0, len(plan.touched), _IN_CHUNK):
-        conn.execute(_SEEN, {"ids": plan.touched[start:start + _IN_CHUNK],
-                             "seen": page.seen_pass})
 
 
 def store_normalised(conn: Connection, rows: Iterable[tuple[int, Stored]]) -> int:

@@ -59,7 +59,8 @@ _SET_KEYS = (update(RECORD).where(RECORD.c.id == bindparam("rid"))
              .values(match_keys=bindparam("mk")))
 
 
-def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
+def assign(conn: Connection, changes: Sequence[Change],
+           known: dict[int, MatchKeys] | None = None) -> set[int]:
     """Re-cluster changed records against the store; return every cluster id touched.
 
     Each changed record first leaves its cluster (which keeps the smallest id of the
@@ -71,6 +72,8 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
 
     Match keys and block keys are written with each record when it is stored (see
     ``store.ingest``); only rows stored without them (older ones) get them here.
+    ``known`` caches the candidates' match keys between batches (decoding them is most
+    of the work): it is read and filled; the batch's own records are never taken from it.
     """
     touched: set[int] = set()
     computed = {c.id for c in changes if not isinstance(c.match_keys, dict)}
@@ -97,7 +100,8 @@ def assign(conn: Connection, changes: Sequence[Change]) -> set[int]:
                 for rid in sorted(computed & batch_keys.keys())]
     if keys_now:
         conn.execute(_SET_KEYS, keys_now)
-    pool = _Candidates(conn, {bk for keys in blocks.values() for bk in keys}, batch_keys)
+    pool = _Candidates(conn, {bk for keys in blocks.values() for bk in keys}, batch_keys,
+                       {} if known is None else known)
     for rid, keys in batch_keys.items():
         _join(rid, keys, pool.near(rid, blocks[rid]), pool)
     return touched | _write(conn, pool, batch_keys)
@@ -108,23 +112,31 @@ class _Candidates:
     cluster each currently belongs to (kept current as the batch merges clusters)."""
 
     def __init__(self, conn: Connection, keys: set[str],
-                 batch_keys: dict[int, MatchKeys]) -> None:
+                 batch_keys: dict[int, MatchKeys], known: dict[int, MatchKeys]) -> None:
         self.by_key: dict[str, list[int]] = {}
         self.keys: dict[int, MatchKeys] = dict(batch_keys)
         self.cluster: dict[int, int] = {}
         self.renames: dict[int, int] = {}
         ordered = sorted(keys)
         for start in range(0, len(ordered), _CHUNK):
-            for row in conn.execute(
-                    select(KEY.c.key, RECORD.c.id, RECORD.c.cluster_id, RECORD.c.match_keys)
+            for key, rid, cluster_id in conn.execute(
+                    select(KEY.c.key, RECORD.c.id, RECORD.c.cluster_id)
                     .join(RECORD, KEY.c.record_id == RECORD.c.id)
                     .where(KEY.c.key.in_(ordered[start:start + _CHUNK]),
                            RECORD.c.deleted.is_(False))):
-                self.by_key.setdefault(row.key, []).append(row.id)
-                if row.id not in self.keys and row.match_keys:
-                    self.keys[row.id] = keys_from_json(row.match_keys)
-                self.cluster.setdefault(row.id, row.cluster_id if row.cluster_id is not None
-                                        else row.id)
+                self.by_key.setdefault(key, []).append(rid)
+                self.cluster.setdefault(rid, cluster_id if cluster_id is not None else rid)
+        missing = sorted(rid for rid in self.cluster
+                         if rid not in self.keys and rid not in known)
+        for start in range(0, len(missing), _CHUNK):
+            for rid, stored in conn.execute(
+                    select(RECORD.c.id, RECORD.c.match_keys)
+                    .where(RECORD.c.id.in_(missing[start:start + _CHUNK]))):
+                if stored:
+                    known[rid] = keys_from_json(stored)
+        for rid in self.cluster:
+            if rid not in self.keys and rid in known:
+                self.keys[rid] = known[rid]
 
     def near(self, rid: int, keys: Sequence[str]) -> list[int]:
         """Up to MAX_CANDIDATES other records sharing one of ``keys``, those sharing the

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.cluster.assign import RECORD, Change, assign
+from aggregator.cluster.keys import MatchKeys
 from aggregator.cluster.plan import plan_all, write_plan
 from aggregator.config import Settings
 from aggregator.errors import StoreError
@@ -40,7 +41,10 @@ from aggregator.store.runs import lease_owner_id
 
 logger = logging.getLogger(__name__)
 NAME = "cluster"
+# Changes clustered per transaction. SQLite has one writer: a batch there holds every
+# harvest's page writes back while it runs, so it is kept short.
 BATCH = 1000
+SQLITE_BATCH = 100
 # A backlog of at least this many changes, and a twentieth of the live records or more
 # (a first harvest, a large member joining), is clustered by reclustering the whole
 # store at once (cost ∝ the store, a few µs a record) rather than batch by batch
@@ -115,7 +119,8 @@ def progress(engine: Engine) -> dict[str, object]:
             "records_waiting": waiting, "holder": row.owner if row else None}
 
 
-def catch_up(engine: Engine, *, lease_seconds: float = 300.0, batch: int = BATCH) -> StageStats:
+def catch_up(engine: Engine, *, lease_seconds: float = 300.0,
+             batch: int | None = None) -> StageStats:
     """Cluster every record changed since the stage last ran, unless another process
     is doing it (``busy`` in the result).
 
@@ -124,6 +129,9 @@ def catch_up(engine: Engine, *, lease_seconds: float = 300.0, batch: int = BATCH
     """
     stats = StageStats()
     owner = lease_owner_id()
+    if batch is None:
+        batch = SQLITE_BATCH if engine.dialect.name == "sqlite" else BATCH
+    known: dict[int, MatchKeys] = {}  # candidates' match keys, decoded once per call
     while True:
         if not take(engine, owner, lease_seconds):
             stats.busy = True
@@ -131,7 +139,7 @@ def catch_up(engine: Engine, *, lease_seconds: float = 300.0, batch: int = BATCH
         try:
             if _bulk_due(engine):
                 _bulk(engine, owner, lease_seconds, stats)
-            while _step(engine, owner, lease_seconds, batch, stats):
+            while _step(engine, owner, lease_seconds, batch, stats, known):
                 pass
         finally:
             give_back(engine, owner)
@@ -183,7 +191,7 @@ def _bulk(engine: Engine, owner: str, lease_seconds: float, stats: StageStats) -
 
 
 def _step(engine: Engine, owner: str, lease_seconds: float, batch: int,
-          stats: StageStats) -> bool:
+          stats: StageStats, known: dict[int, MatchKeys]) -> bool:
     """Cluster one batch of changes; False when there is none left (or the lease was
     lost)."""
     with connect(engine) as conn:
@@ -201,7 +209,9 @@ def _step(engine: Engine, owner: str, lease_seconds: float, batch: int,
         if rows:
             touched = assign(conn, [Change(r.id, r.deleted, r.metadata_prefix, r.metadata_xml,
                                            r.cluster_id, r.match_keys, r.fields)
-                                    for r in rows])
+                                    for r in rows], known)
+            for r in rows:  # changed: their keys are read afresh when next needed
+                known.pop(r.id, None)
             log_changes(conn, touched)
             stats.records += len(rows)
             stats.clusters += len(touched)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, cast
@@ -33,7 +33,7 @@ from sqlalchemy import (
 from aggregator.errors import StoreError
 from aggregator.normalize.stored import Stored, stored_form
 from aggregator.records import HarvestedRecord, Notice, PageStats
-from aggregator.store.db import connect
+from aggregator.store.db import connect, reader
 from aggregator.store.models import (
     ChangeCounter,
     HarvestRun,
@@ -255,6 +255,7 @@ def write_page(engine: Engine, page: PageWrite) -> PageStats:
         latest[rec.identifier] = rec
     hashes = {ident: _hash_of(page.metadata_prefix, rec) for ident, rec in latest.items()}
     duplicates = len(page.records) - len(latest)
+    page = _normalised_first(engine, page, latest, hashes)
     with connect(engine) as conn:
         existing = _existing_rows(conn, page.source_id, list(latest))
         plan = _classify(latest, hashes, existing, page.seen_pass)
@@ -264,6 +265,25 @@ def write_page(engine: Engine, page: PageWrite) -> PageStats:
         _add_to_run(conn, page, plan.stats)
         _apply(conn, page, plan, hashes)
     return plan.stats
+
+
+def _normalised_first(engine: Engine, page: PageWrite, latest: dict[str, HarvestedRecord],
+                      hashes: dict[str, str]) -> PageWrite:
+    """The page with its new and changed records normalised, before the write
+    transaction: normalising holds no lock then (SQLite has one writer, and every
+    harvest thread waits for it). What is new or changed is read from a snapshot; a
+    record that changes in between is normalised in the transaction, as before."""
+    given = page.normalised or {}
+    if not any(not rec.deleted and rec.metadata_xml and ident not in given
+               for ident, rec in latest.items()):
+        return page
+    with connect(reader(engine)) as conn:
+        before = _existing_rows(conn, page.source_id, list(latest))
+    found = dict(given)
+    for rec, _digest, _row in _classify(latest, hashes, before, page.seen_pass).changes:
+        if not rec.deleted and rec.metadata_xml and rec.identifier not in found:
+            found[rec.identifier] = stored_form(rec.metadata_xml, page.metadata_prefix)
+    return replace(page, normalised=found)
 
 
 def _hash_of(prefix: str, rec: HarvestedRecord) -> str:

@@ -16,6 +16,7 @@ committed later (with a higher ``change_seq``) is never skipped.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -45,11 +46,12 @@ NAME = "cluster"
 # harvest's page writes back while it runs, so it is kept short.
 BATCH = 1000
 SQLITE_BATCH = 100
-# A backlog of at least this many changes, and a twentieth of the live records or more
+# A backlog of at least this many changes, and a fortieth of the live records or more
 # (a first harvest, a large member joining), is clustered by reclustering the whole
-# store at once (cost ∝ the store, a few µs a record) rather than batch by batch
-# (cost ∝ the changes and the size of their blocks, up to a millisecond a record).
+# store at once (cost ∝ the store, some 40 µs a record) rather than batch by batch
+# (cost ∝ the changes and the size of their blocks, up to 2 ms a record).
 BULK_FROM = 1000
+BULK_SHARE = 40
 _STAGE = cast(Table, Stage.__table__)
 _LOG = cast(Table, ClusterChange.__table__)
 _COUNTER = cast(Table, ChangeCounter.__table__)
@@ -137,10 +139,17 @@ def catch_up(engine: Engine, *, lease_seconds: float = 300.0,
             stats.busy = True
             return stats
         try:
-            if _bulk_due(engine):
-                _bulk(engine, owner, lease_seconds, stats)
-            while _step(engine, owner, lease_seconds, batch, stats, known):
-                pass
+            for count in itertools.count():
+                # the backlog is weighed again as the round goes on: harvests keep adding
+                if count % 10 == 0 and _bulk_due(engine):
+                    _bulk(engine, owner, lease_seconds, stats)
+                began = time.monotonic()
+                if not _step(engine, owner, lease_seconds, batch, stats, known):
+                    break
+                if engine.dialect.name == "sqlite":
+                    # SQLite's waiting writers poll: batch after batch would starve them
+                    # (harvests failed with "database is locked"); at most half the time
+                    time.sleep(min(1.0, time.monotonic() - began))
         finally:
             give_back(engine, owner)
         if not behind(engine):
@@ -157,7 +166,7 @@ def _bulk_due(engine: Engine) -> bool:
             return False
         live = int(conn.scalar(select(func.count()).select_from(RECORD)
                                .where(RECORD.c.deleted.is_(False))) or 0)
-    return waiting * 20 >= live
+    return waiting * BULK_SHARE >= live
 
 
 def _bulk(engine: Engine, owner: str, lease_seconds: float, stats: StageStats) -> None:

@@ -170,8 +170,9 @@ def _bulk_due(engine: Engine) -> bool:
 
 
 def _bulk(engine: Engine, owner: str, lease_seconds: float, stats: StageStats) -> None:
-    """Recluster the whole store in one transaction and log every cluster that changed
-    or holds a changed record (see :mod:`aggregator.cluster.plan`)."""
+    """Recluster the whole store (planned from a read snapshot, written in one short
+    transaction) and log every cluster that changed or holds a changed record (see
+    :mod:`aggregator.cluster.plan`)."""
     started = time.monotonic()
     # The plan is made from a read snapshot, so harvests go on writing meanwhile (SQLite
     # has one writer); a record changed after it has a later change_seq than ``head``

@@ -43,11 +43,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from aggregator.cluster.assign import RECORD
 from aggregator.config import load_settings
 from aggregator.errors import SearchTimeout
 from aggregator.index.documents import docs_from_rows
 from aggregator.index.model import SearchQuery
-from aggregator.index.rows import RECORD, live_rows
+from aggregator.index.rows import live_rows
 from aggregator.index.sync import open_index, rebuild_index
 from aggregator.index.tantivy_backend import TantivyBackend
 from aggregator.records import HarvestedRecord

@@ -37,6 +37,9 @@ from harvesting import (
     runs_of,
     source_row,
 )
+from harvesting import (
+    run as harvest_once,
+)
 
 EVERY = timedelta(hours=1)
 WEEK = timedelta(days=7)
@@ -255,6 +258,17 @@ def test_the_scheduler_clusters_what_its_runs_stored(engine: Engine, quick: Sett
         ids = dict(session.execute(select(Record.identifier, Record.id)).all())
     assert clusters["oai:b:1"] == clusters["oai:a:1"] == min(ids["oai:a:1"], ids["oai:b:1"])
     assert stage.progress(engine)["records_waiting"] == 0
+
+
+def test_status_shows_the_last_run_whoever_ran_it(engine: Engine, settings: Settings) -> None:
+    with OAIServer(Repository(make_records(5))) as server:
+        source = add_source(engine, "kota", server.base_url)
+        assert [r.last_status for r in schedule.status(engine)] == [None]
+        harvest_once(engine, settings, source)  # `aggregator harvest`, not a scheduler
+        server.stop()
+        harvest_once(engine, settings, source)
+    (row,) = schedule.status(engine)
+    assert (row.id, row.last_status) == (source, "failed")
 
 
 def test_missed_runs_coalesce_into_one(engine: Engine, quick: Settings) -> None:

@@ -244,10 +244,15 @@ def status(engine: Engine) -> list[SourceStatus]:
                .where(~Record.deleted).group_by(Record.source_id).subquery())
     runs = (select(HarvestRun.source_id, func.max(HarvestRun.started_at).label("at"))
             .group_by(HarvestRun.source_id).subquery())
+    # the last run that ended, whoever ran it (a scheduler, or `aggregator harvest`)
+    ended = (select(HarvestRun.status).where(HarvestRun.source_id == _SOURCE.c.id,
+                                             HarvestRun.status != "running")
+             .order_by(HarvestRun.id.desc()).limit(1).scalar_subquery())
     with connect(reader(engine)) as conn:
         rows = conn.execute(
             select(src.id, _MEMBER.c.slug, src.base_url, src.status, src.every_seconds,
-                   src.next_run_at, src.lease_owner, src.lease_until, src.last_status,
+                   src.next_run_at, src.lease_owner, src.lease_until,
+                   func.coalesce(ended, src.last_status),
                    runs.c.at, src.last_success_at, src.last_full_at, src.failures,
                    src.last_error, func.coalesce(records.c.n, 0))
             .join(_MEMBER, _MEMBER.c.id == src.member_id)

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,6 +153,16 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, *, full: boo
     return result
 
 
+def _spec(state: runs.SourceState) -> SourceSpec:
+    """What the harvester needs to know of a source."""
+    return SourceSpec(
+        base_url=state.base_url, metadata_prefix=state.metadata_prefix,
+        set_spec=state.set_spec, granularity=state.granularity,
+        earliest_datestamp=state.earliest_datestamp,
+        use_day_granularity=state.use_day_granularity, date_filter=state.date_filter,
+        cursor_from=state.cursor_from)
+
+
 class _Guard:
     """Checked after each page: renews the source's lease, and ends the run (at that page
     boundary) when the lease was lost, the caller asks it to stop, or the run has taken
@@ -196,12 +206,7 @@ def _run(engine: Engine, settings: Settings, state: runs.SourceState, owner: str
     mode = "full" if full or resuming_full or not state.date_filter else "incremental"
     run_id = runs.start_run(engine, source_id, mode, owner, resumed_from=resumed_from)
     pass_id = checkpoint.pass_id if checkpoint and checkpoint.pass_id else run_id
-    spec = SourceSpec(
-        base_url=state.base_url, metadata_prefix=state.metadata_prefix,
-        set_spec=state.set_spec, granularity=state.granularity,
-        earliest_datestamp=state.earliest_datestamp,
-        use_day_granularity=state.use_day_granularity, date_filter=state.date_filter,
-        cursor_from=state.cursor_from)
+    spec = _spec(state)
     outcome = Outcome()
     guard = _Guard(engine, settings, source_id, owner, stop)
     try:
@@ -272,11 +277,7 @@ def _sweep(engine: Engine, settings: Settings, state: runs.SourceState, owner: s
     """
     source_id = state.id
     run_id = runs.start_run(engine, source_id, "reconcile", owner)
-    spec = SourceSpec(
-        base_url=state.base_url, metadata_prefix=state.metadata_prefix,
-        set_spec=state.set_spec, granularity=state.granularity,
-        earliest_datestamp=state.earliest_datestamp,
-        use_day_granularity=state.use_day_granularity, date_filter=False)
+    spec = replace(_spec(state), date_filter=False, cursor_from=None)
     outcome = Outcome()
     guard = _Guard(engine, settings, source_id, owner, stop)
     stale: list[str] = []

@@ -94,9 +94,7 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None,
     if not recluster:
         return _fill_from_store(engine, backend, workers=workers)
     done = SyncStats(normalised=store_missing_fields(engine, workers=workers))
-    learn = getattr(backend, "learn_common", None)
-    if learn is not None:  # before any document: they carry the common pairs
-        learn(_sample(engine))
+    _learn_common(engine, backend)
     prepare = getattr(backend, "prepare", None)
     with held(engine, lease_seconds=lease_seconds) as owner:
         with connect(reader(engine)) as conn:  # one snapshot: keys as of change_seq
@@ -116,12 +114,26 @@ def fill(engine: Engine, backend: SearchBackend, *, workers: int | None = None,
         with ThreadPoolExecutor(1, thread_name_prefix="write-clusters") as pool:
             written = pool.submit(_store_plan, engine, owner, plan, done.change_seq)
             clusters = _clusters(engine, plan.mapping, sizes)
-            while chunk := list(islice(clusters, CHUNK)):
-                backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk],
-                            fresh=True)
-                done.documents += len(chunk)
+            done.documents += _add_all(backend, clusters)
             written.result()
     return done
+
+
+def _learn_common(engine: Engine, backend: SearchBackend) -> None:
+    """Let a backend that indexes common word pairs learn the common words, before any
+    document (they carry the pairs)."""
+    learn = getattr(backend, "learn_common", None)
+    if learn is not None:
+        learn(_sample(engine))
+
+
+def _add_all(backend: SearchBackend, clusters: Iterator[tuple[int, list[RawCopy]]]) -> int:
+    """Add each cluster's document to a new index, a chunk at a time; returns how many."""
+    added = 0
+    while chunk := list(islice(clusters, CHUNK)):
+        backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk], fresh=True)
+        added += len(chunk)
+    return added
 
 
 def _store_plan(engine: Engine, owner: str, plan: Plan, upto: int) -> None:
@@ -138,9 +150,7 @@ def _fill_from_store(engine: Engine, backend: SearchBackend, *,
     after them in the clusters' change feed, so the index applies it when it follows.
     """
     done = SyncStats()
-    learn = getattr(backend, "learn_common", None)
-    if learn is not None:
-        learn(_sample(engine))
+    _learn_common(engine, backend)
     with connect(reader(engine)) as conn:
         done.change_seq = int(conn.scalar(select(func.max(RECORD.c.change_seq))) or 0)
         done.cluster_seq = feed_head(conn)
@@ -154,9 +164,7 @@ def _fill_from_store(engine: Engine, backend: SearchBackend, *,
             backend.add_prepared(prepared)  # type: ignore[attr-defined]
             done.documents += len(prepared)
         return done
-    while chunk := list(islice(clusters, CHUNK)):
-        backend.add([raw_cluster_doc(cid, copies) for cid, copies in chunk], fresh=True)
-        done.documents += len(chunk)
+    done.documents += _add_all(backend, clusters)
     return done
 
 

@@ -4,6 +4,9 @@ and rows without them (from before migration 0003) still indexed from their XML.
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -390,6 +393,27 @@ def test_pipeline_sends_a_large_page_to_the_worker_in_pieces() -> None:
     for _, normalised in out:
         for ident, found in (normalised or {}).items():
             assert found == stored.stored_form(RECORDS[ident], PREFIX)
+
+
+def test_pipeline_goes_on_in_line_when_the_worker_dies() -> None:
+    """A normalising worker killed mid-run (out of memory, an operator's kill) costs
+    speed, not the run: the pages still come out, normalised in-line (None)."""
+    def steps() -> Iterator[Step]:
+        yield step("a:1", "a:2")
+        yield step("b:1")
+        workers = multiprocessing.active_children()
+        assert workers, "the worker should be running by now"
+        for worker in workers:
+            os.kill(worker.pid or 0, signal.SIGKILL)
+            worker.join(10)
+        yield step("a:1")
+        yield step("a:2", "b:1")
+
+    out = list(pipeline._normalised(steps(), PREFIX, start_after=0))
+    assert [[r.identifier for r in s.page.records] for s, _ in out] == [
+        ["a:1", "a:2"], ["b:1"], ["a:1"], ["a:2", "b:1"]]
+    assert out[0][1] == {i: stored.stored_form(RECORDS[i], PREFIX) for i in ("a:1", "a:2")}
+    assert out[-1][1] is None  # left to write_page, which normalises in-line
 
 
 def test_pipeline_stores_the_fetched_page_before_a_harvest_error() -> None:

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 models of the store: Member, Source, Record, HarvestRun, HostLease,
-ChangeCounter."""
+ChangeCounter, and the web side's Account, Application, RateLimit and NoticeSent."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -245,4 +246,73 @@ class ChangeCounter(Base):
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Account(Base):
+    """Someone who signs in: the network's coordinator (everything) or a repository
+    manager (their own members only, through ``account_member``)."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # kept lower-case
+    password_hash: Mapped[str] = mapped_column(String(300))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(16))  # coordinator | manager
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountMember(Base):
+    """A manager's member: the sources of these members are theirs to see and change."""
+
+    __tablename__ = "account_member"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                           primary_key=True, index=True)
+
+
+class Application(Base):
+    """A library's request to join (``/register``): its endpoint's check report, and the
+    coordinator's decision."""
+
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    homepage: Mapped[str | None] = mapped_column(String(2000))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    base_url: Mapped[str] = mapped_column(String(2000))
+    platform: Mapped[str | None] = mapped_column(String(32))  # as the check detected it
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the check, as JSON
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # |approved|rejected
+    note: Mapped[str | None] = mapped_column(String(2000))  # the coordinator's
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+
+
+class RateLimit(Base):
+    """A rate limit's counter in a fixed window, shared by every web worker process
+    (sign-in attempts, registrations, searches)."""
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+
+
+class NoticeSent(Base):
+    """An email notification already sent (``kind`` about ``subject``, e.g. a source
+    failing for a day), so that each is sent once."""
+
+    __tablename__ = "notice_sent"
+
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+ROLES = ("coordinator", "manager")
 MEMBER_KINDS = ("public", "university", "school", "special")

@@ -573,9 +573,9 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def message_ids() -> set[str]:
-    """Every literal ``_('…')`` of the templates and the web package."""
+    """Every literal ``_(…)`` of the templates and the web package, sub-folders too."""
     found: set[str] = set()
-    files = [*TEMPLATES.glob("*.html"), *TEMPLATES.glob("*.xml"), *WEB.glob("*.py")]
+    files = [*TEMPLATES.rglob("*.html"), *TEMPLATES.rglob("*.xml"), *WEB.rglob("*.py")]
     for path in files:
         for single, double in _MESSAGE.findall(path.read_text("utf-8")):
             raw = single or double

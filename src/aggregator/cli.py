@@ -334,6 +334,7 @@ def demo(obj: Context, data_dir: Path, port: int, no_serve: bool) -> None:
 def _register_catalogue_commands() -> None:
     from aggregator.cli_index import index_group, search
     from aggregator.cli_scheduler import scheduler, status
+    from aggregator.cli_users import users
     from aggregator.cli_web import serve
 
     cli.add_command(index_group)
@@ -341,6 +342,7 @@ def _register_catalogue_commands() -> None:
     cli.add_command(serve)
     cli.add_command(scheduler)
     cli.add_command(status)
+    cli.add_command(users)
 
 
 _register_catalogue_commands()

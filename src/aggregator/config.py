@@ -134,6 +134,10 @@ class Settings:
     search_rate_limit: int = _setting(
         120, "Searches (pages, API, suggestions, result exports) one client address may run "
              "per minute in each portal process; 0 disables the limit.")
+    web_secret_key: str = _setting(
+        "", "Secret that signs the sign-in sessions and form tokens of managers and the "
+            "coordinator; empty means one generated once into web-secret under data_dir "
+            "(set it when several machines serve the portal).")
     oai_repository_id: str = _setting(
         "", "Repository identifier of the OAI feed, a domain name (e.g. katalog.example.id) "
             "that is part of every record's identifier, so never change it once harvested; "

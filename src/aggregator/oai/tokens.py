@@ -8,9 +8,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
-import secrets
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 from aggregator.config import Settings
 from aggregator.errors import ConfigError
 from aggregator.oai.protocol import fail
+from aggregator.secretfile import keep_secret
 
 __all__ = ["SECRET_FILE", "TokenCodec", "load_secret"]
 
@@ -112,30 +110,11 @@ class TokenCodec:
 def load_secret(settings: Settings) -> bytes:
     """The secret that signs the feed's tokens: the ``oai_token_secret`` setting, else
     the one kept in ``oai-token-secret`` under ``data_dir`` (generated there the first
-    time, readable by its owner only; concurrent first starts agree on one).
+    time).
 
     Raises:
         ConfigError: the file cannot be read or written.
     """
     if settings.oai_token_secret:
         return settings.oai_token_secret.encode()
-    path = Path(settings.data_dir) / SECRET_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-        for _ in range(50):  # another process may be writing it this very moment
-            secret = path.read_text().strip()
-            if secret:
-                return secret.encode()
-            time.sleep(0.01)
-    except OSError as exc:
-        raise ConfigError(f"cannot read or create the resumption token secret {path}: "
-                          f"{exc.strerror or exc}; set oai_token_secret") from exc
-    raise ConfigError(f"the resumption token secret {path} is empty: delete it or set "
-                      "oai_token_secret")
+    return keep_secret(Path(settings.data_dir) / SECRET_FILE, "oai_token_secret")

@@ -142,6 +142,21 @@ INDONESIAN: dict[str, str] = {
         "Kesalahan telah dicatat. Coba lagi sebentar lagi.",
     "The request could not be handled": "Permintaan tidak dapat diproses",
     "Back to the home page": "Kembali ke beranda",
+    # signing in and the admin pages
+    "Sign in": "Masuk",
+    "Sign out": "Keluar",
+    "Email": "Surel",
+    "Password": "Kata sandi",
+    "For the repository managers of member libraries and the network's coordinator.":
+        "Untuk pengelola repositori perpustakaan anggota dan koordinator jaringan.",
+    "The email or the password is wrong.": "Surel atau kata sandi salah.",
+    "Too many sign-in attempts. Try again in {seconds} seconds.":
+        "Terlalu banyak percobaan masuk. Coba lagi dalam {seconds} detik.",
+    "Administration": "Administrasi",
+    "Overview": "Ikhtisar",
+    "Sources": "Sumber",
+    "No sources yet.": "Belum ada sumber.",
+    "never": "belum pernah",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

@@ -150,6 +150,13 @@ class Settings:
         100, "Records (or headers) per page of the OAI feed's lists (1-500).")
     oai_token_hours: int = _setting(
         48, "Hours a resumption token of the OAI feed stays valid (at least 24).")
+    smtp_url: str = _setting(
+        "", "Mail server for the email notices (a source failing for a day, an application "
+            "decided): smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 "
+            "(TLS), smtp://host:port without credentials for a local relay; empty sends no "
+            "email.")
+    mail_from: str = _setting(
+        "", "Sender address of the email notices; empty means contact_email.")
     log_level: str = _setting(
         "WARNING", "Logging level (DEBUG, INFO, WARNING, ERROR); INFO adds one line per harvest.")
 
@@ -184,6 +191,11 @@ class Settings:
             return self.oai_repository_id
         host = urlsplit(self.public_root).hostname or ""
         return host if REPOSITORY_ID.fullmatch(host) else FALLBACK_REPOSITORY_ID
+
+    @property
+    def sender(self) -> str:
+        """The From address of the email notices (``mail_from``, else ``contact_email``)."""
+        return self.mail_from or self.contact_email
 
     @property
     def full_user_agent(self) -> str:
@@ -246,6 +258,16 @@ def _is_root_url(value: str) -> bool:
     return _is_http_url(value) and not parts.query and not parts.fragment
 
 
+def _is_smtp_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return (parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+            and parts.path in ("", "/") and not any(ch.isspace() for ch in value))
+
+
 def _fail() -> Any:
     raise TypeError("wrong type")
 
@@ -285,6 +307,8 @@ def _validate(settings: Settings) -> Settings:
         ("oai_token_hours", 24 <= settings.oai_token_hours <= 24 * 365),
         ("base_url", not settings.base_url or _is_root_url(settings.base_url)),
         ("network_logo", not settings.network_logo or _is_http_url(settings.network_logo)),
+        ("smtp_url", not settings.smtp_url or _is_smtp_url(settings.smtp_url)),
+        ("mail_from", not settings.smtp_url or bool(settings.sender)),
         ("oai_repository_id", not settings.oai_repository_id
          or bool(REPOSITORY_ID.fullmatch(settings.oai_repository_id))),
     ]

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from aggregator.cluster.stage import StageThread
 from aggregator.config import Settings
+from aggregator.notify import check_failing_sources
 from aggregator.pipeline import SyncResult, sync_source
 from aggregator.records import Notice
 from aggregator.schedule import parse_interval
@@ -38,6 +39,10 @@ from aggregator.store.schedule import Claim
 __all__ = ["RunSource", "Scheduler"]
 
 logger = logging.getLogger(__name__)
+
+NOTICE_SECONDS = 300.0
+"""Seconds between a scheduler's looks for sources failing long enough to email their
+managers (only with ``smtp_url``)."""
 
 
 class RunSource(Protocol):
@@ -157,6 +162,9 @@ class Scheduler:
                           seconds=self._settings.scheduler_poll_seconds)
         timer.add_job(self._heartbeat, "interval", id="heartbeat",
                       seconds=max(0.2, self._settings.lease_seconds / 3))
+        if self._settings.smtp_url:
+            timer.add_job(self.check_notices, "interval", id="notices",
+                          next_run_time=_now(), seconds=NOTICE_SECONDS)
         return timer
 
     def _drain(self) -> None:
@@ -266,6 +274,15 @@ class Scheduler:
             timer.modify_job("dispatch", next_run_time=_now())
         except Exception:  # run_once has no dispatch timer: its loop looks itself
             return
+
+    def check_notices(self) -> int:
+        """Email the managers of sources failing for a day (once per failing streak;
+        several schedulers may check at once). Returns how many emails were sent."""
+        try:
+            return check_failing_sources(self._engine, self._settings)
+        except Exception:  # the database is away: try again at the next check
+            logger.exception("could not check for failing sources")
+            return 0
 
     def _heartbeat(self) -> None:
         with self._lock:

@@ -76,7 +76,7 @@ def source_health(session: Session, member_ids: Collection[int] | None = None
         .join(Member, Member.id == Source.member_id)
         .outerjoin(records, records.c.source_id == Source.id)
         .where(Source.status != "removed", Member.status != "removed"), member_ids)
-        .order_by(Member.slug, Source.id)).tuples().all()
+        .order_by(Member.slug, Source.id)).all()
     firsts = _streak_starts(session, [r[0] for r in rows if (r[8] or 0) > 0 and r[9] is None])
     found = []
     for (sid, mid, slug, name, url, status, last, error, failures, success, next_at,
@@ -103,7 +103,7 @@ def _streak_starts(session: Session, source_ids: list[int]) -> dict[int, datetim
         .outerjoin(last_good, last_good.c.source_id == HarvestRun.source_id)
         .where(HarvestRun.source_id.in_(source_ids), HarvestRun.status == "failed",
                HarvestRun.id > func.coalesce(last_good.c.id, 0))
-        .group_by(HarvestRun.source_id)).tuples().all()
+        .group_by(HarvestRun.source_id)).all()
     return {sid: at for sid, started in rows if (at := as_utc(started)) is not None}
 
 
@@ -174,7 +174,7 @@ def clear_stale_notices(session: Session, failing: dict[int, datetime | None]) -
         How many notices were forgotten.
     """
     sent = session.execute(select(NoticeSent.subject, NoticeSent.sent_at)
-                           .where(NoticeSent.kind == FAILING_KIND)).tuples().all()
+                           .where(NoticeSent.kind == FAILING_KIND)).all()
     stale = []
     for subject, sent_at in sent:
         source_id = int(subject) if subject.isdigit() else -1

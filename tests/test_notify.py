@@ -221,3 +221,20 @@ def test_mail_needs_a_sender() -> None:
                                       "AGGREGATOR_MAIL_FROM": "noreply@example.org",
                                       "AGGREGATOR_CONTACT_EMAIL": "a@example.org"})
     assert settings.sender == "noreply@example.org"
+
+
+def test_a_name_with_line_breaks_cannot_add_headers(settings: Settings) -> None:
+    with smtp_server() as (url, inbox):
+        assert send(mail_settings(settings, url), "x@example.org",
+                    "Perpustakaan\r\nBcc: evil@example.org", "body")
+        (message,) = inbox.messages
+        assert message["Bcc"] is None
+        assert message["Subject"] == "Perpustakaan Bcc: evil@example.org"
+
+
+def test_a_malformed_address_is_logged_not_raised(settings: Settings,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    with smtp_server() as (url, inbox), caplog.at_level(logging.ERROR):
+        assert not send(mail_settings(settings, url), "x@example.org\nBcc: y@example.org",
+                        "subject", "body")
+        assert inbox.messages == []

@@ -62,21 +62,21 @@ def send(settings: Settings, to: str, subject: str, body: str) -> bool:
     """
     if not settings.smtp_url:
         return False
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=settings.repository_id)
-    message.set_content(body)
     url = urlsplit(settings.smtp_url)
     host = url.hostname or ""
     try:
+        message = EmailMessage()
+        message["From"] = settings.sender
+        message["To"] = to
+        message["Subject"] = " ".join(subject.split())  # names come from applicants
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = make_msgid(domain=settings.repository_id)
+        message.set_content(body)
         with _connect(url.scheme, host, url.port, need_tls=bool(url.username)) as smtp:
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
             smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, ValueError) as exc:  # ValueError: a bad address
         logger.error("could not send the email %r to %s through %s: %s", subject, to, host,
                      exc)
         return False

@@ -138,3 +138,12 @@ def test_duration_in_words(minutes: int, expected: str) -> None:
         from flask import g
         g.lang = "en"
         assert duration(timedelta(minutes=minutes)) == expected
+
+
+def test_the_last_status_is_the_last_run_whoever_ran_it(app: Flask, engine: Engine,
+                                                       network: Network) -> None:
+    from adminsite import add_run, set_source
+    set_source(engine, network.other, last_status=None)  # run from the command line
+    add_run(engine, network.other, "partial", utcnow())
+    doc = page(app, "boss@example.org")
+    assert text(doc, f"//tr[@id='source-{network.other}']/td[3]") == "partial"

@@ -69,9 +69,14 @@ def source_health(session: Session, member_ids: Collection[int] | None = None
     ones first, the longest failing first, then by member and id."""
     records = (select(Record.source_id, func.count().label("n")).where(~Record.deleted)
                .group_by(Record.source_id).subquery())
+    # the last run that ended, whoever ran it (a scheduler, or `aggregator harvest`)
+    ended = (select(HarvestRun.status).where(HarvestRun.source_id == Source.id,
+                                             HarvestRun.status != "running")
+             .order_by(HarvestRun.id.desc()).limit(1).scalar_subquery())
     rows = session.execute(_scoped(
         select(Source.id, Source.member_id, Member.slug, Member.name, Source.base_url,
-               Source.status, Source.last_status, Source.last_error, Source.failures,
+               Source.status, func.coalesce(ended, Source.last_status), Source.last_error,
+               Source.failures,
                Source.last_success_at, Source.next_run_at, func.coalesce(records.c.n, 0))
         .join(Member, Member.id == Source.member_id)
         .outerjoin(records, records.c.source_id == Source.id)

@@ -19,7 +19,6 @@ from aggregator.web import create_app
 from aggregator.web.admin.dashboard import duration
 
 # store/users.py still calls Result.tuples(), deprecated in SQLAlchemy 2.1
-pytestmark = pytest.mark.filterwarnings(r"ignore:The Result.tuples\(\) method is deprecated")
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from aggregator.store.db import make_engine
 from aggregator.store.models import NoticeSent, utcnow
 
 # store/users.py still calls Result.tuples(), deprecated in SQLAlchemy 2.1
-pytestmark = pytest.mark.filterwarnings(r"ignore:The Result.tuples\(\) method is deprecated")
 
 
 @pytest.fixture

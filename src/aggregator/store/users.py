@@ -128,7 +128,7 @@ def get_account(session: Session, account_id: int) -> AccountView | None:
 def _view(session: Session, account: Account) -> AccountView:
     rows = session.execute(select(Member.id, Member.slug).join(
         AccountMember, AccountMember.member_id == Member.id).where(
-        AccountMember.account_id == account.id).order_by(Member.slug)).tuples().all()
+        AccountMember.account_id == account.id).order_by(Member.slug)).all()
     return AccountView(account.id, account.email, account.role,
                        tuple(slug for _, slug in rows), frozenset(mid for mid, _ in rows),
                        as_utc(account.created_at) or account.created_at,

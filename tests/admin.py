@@ -1,0 +1,79 @@
+"""Helpers for the admin tests: a store with two members, their accounts, and clients
+signed in through the real /login form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from aggregator.config import Settings
+from aggregator.store import applications, catalog, users
+from aggregator.store.db import init_schema, make_engine, session_scope
+from aggregator.web import create_app
+from portal import local_settings
+
+PASSWORD = "a long enough password"
+COORDINATOR = "koordinator@example.org"
+MANAGER_A = "pengelola.a@example.org"
+MANAGER_B = "pengelola.b@example.org"
+_TOKEN = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
+_VALUE = re.compile(r'\bvalue="([^"]+)"')
+
+
+@dataclass
+class Network:
+    """Members ``a`` and ``b`` with one source each, three accounts, one application."""
+
+    settings: Settings
+    engine: Engine
+    app: Flask
+    source_a: int
+    source_b: int
+    application_id: int
+
+    def client(self, email: str | None = None) -> FlaskClient:
+        """A client signed in as ``email`` (anonymous when None)."""
+        client = self.app.test_client()
+        if email is not None:
+            response = client.post("/login", data={
+                "email": email, "password": PASSWORD, "csrf_token": token(client)})
+            assert response.status_code == 302, response.text
+        return client
+
+
+def token(client: FlaskClient, path: str = "/login", **options: object) -> str:
+    """The CSRF token of ``client``'s session, read from a form the way a browser would."""
+    found = _TOKEN.search(client.get(path, **options).text)  # type: ignore[arg-type]
+    value = _VALUE.search(found.group(0)) if found else None
+    assert value is not None, f"no csrf_token on {path}"
+    return value.group(1)
+
+
+def network(data_dir: Path, **overrides: object) -> Network:
+    """Build the store and the app."""
+    settings = local_settings(data_dir)
+    if overrides:
+        from dataclasses import replace
+        settings = replace(settings, **overrides)  # type: ignore[arg-type]
+    engine = make_engine(settings)
+    init_schema(engine)
+    with session_scope(engine) as session:
+        ids = []
+        for slug in ("a", "b"):
+            catalog.add_member(session, slug, f"Perpustakaan {slug.upper()}")
+            ids.append(catalog.add_source(session, slug, f"http://127.0.0.1:9/{slug}/oai").id)
+        users.add_account(session, COORDINATOR, PASSWORD, "coordinator")
+        users.add_account(session, MANAGER_A, PASSWORD, "manager", ["a"])
+        users.add_account(session, MANAGER_B, PASSWORD, "manager", ["b"])
+        application = applications.submit(
+            session, name="Perpustakaan Calon", homepage=None,
+            contact_email="calon@example.org", base_url="http://127.0.0.1:9/calon/oai",
+            report={"base_url": "http://127.0.0.1:9/calon/oai", "errors": [],
+                    "warnings": [], "info": {}}, platform=None)
+    return Network(settings, engine, create_app(settings, engine=engine), ids[0], ids[1],
+                   application.id)

@@ -169,3 +169,50 @@ def _check_datestamps(report: CheckReport, page: ListPage, identify: IdentifyInf
     if shapes[other]:
         report.warnings.append(f"{shapes[other]} datestamps have {other} granularity but "
                                f"Identify declares {identify.granularity!r}")
+
+
+MAX_SET_PAGES = 20  # ListSets pages read to find a set before giving up on the list
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointOffer:
+    """What an endpoint says it offers: its metadata prefixes and whether it has a set.
+
+    Attributes:
+        prefixes: the prefixes ListMetadataFormats lists.
+        has_set: whether ListSets lists the set asked about (``None``: no set was asked).
+        sets_supported: False when the endpoint answered ``noSetHierarchy``.
+    """
+
+    prefixes: frozenset[str]
+    has_set: bool | None
+    sets_supported: bool
+
+
+def endpoint_offer(base_url: str, settings: Settings, set_spec: str = "") -> EndpointOffer:
+    """Ask an endpoint (ListMetadataFormats, then ListSets when ``set_spec`` is given)
+    what it offers, with the short retries and deadline of :func:`check_endpoint`.
+
+    Raises:
+        FetchError: the endpoint cannot be reached.
+        HarvestError: an answer is not OAI-PMH, or is an OAI error other than
+            ``noSetHierarchy``.
+    """
+    settings = replace(settings, max_retries=min(settings.max_retries, 1),
+                       request_deadline=min(settings.request_deadline, CHECK_DEADLINE))
+    with OAIClient(base_url, settings) as client:
+        formats = parse_metadata_formats(client.harvest(verb="ListMetadataFormats").content)
+        prefixes = frozenset(f.prefix for f in formats)
+        if not set_spec:
+            return EndpointOffer(prefixes, None, True)
+        answer = client.harvest(verb="ListSets")
+        for _page in range(MAX_SET_PAGES):
+            sets, token = parse_sets(answer.content)
+            if any(s.spec == set_spec for s in sets):
+                return EndpointOffer(prefixes, True, True)
+            if not sets and not token and _page == 0:
+                return EndpointOffer(prefixes, False, False)
+            if not token:
+                break
+            answer = client.harvest(verb="ListSets", resumptionToken=token)
+    return EndpointOffer(prefixes, False, True)

@@ -109,6 +109,16 @@ def test_another_members_manager_gets_404_everywhere(admin: AdminSite) -> None:
     assert client.get(f"/admin/sources/{source_id(engine, 'perpus-b')}").status_code == 200
 
 
+def test_the_coordinator_sees_every_members_pages(admin: AdminSite) -> None:
+    client = admin.signed_in("chief@network.example.org")
+    for slug in ("perpus-a", "perpus-b"):
+        assert client.get(f"/admin/members/{slug}").status_code == 200
+        sid = source_id(admin.site.engine, slug)
+        assert client.get(f"/admin/sources/{sid}").status_code == 200
+        assert client.get(f"/admin/sources/{sid}?page=abc").status_code == 200
+        assert client.get(f"/admin/sources/{sid}?page=7").status_code == 404
+
+
 def test_anonymous_visitors_go_to_login(admin: AdminSite) -> None:
     sid = source_id(admin.site.engine, "perpus-a")
     answer = admin.site.client().get(f"/admin/sources/{sid}")
@@ -218,6 +228,7 @@ def test_member_page_lists_sources_and_saves_details(admin: AdminSite) -> None:
     doc = html(client.get(path))
     links = doc.xpath(f"//table[{cls('sources')}]//a/@href")
     assert links == [f"/admin/sources/{source_id(engine, 'perpus-a')}"]
+    assert texts(doc, f"//table[{cls('sources')}]/tbody/tr/td")[-1] in ("ok", "partial")
     token = csrf_token(client, path)
     good = {"name": "Perpustakaan Daerah A", "homepage": "https://a.example.org/",
             "city": "Sukamaju", "province": "Jawa Barat", "kind": "public",

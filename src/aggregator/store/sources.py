@@ -48,6 +48,7 @@ class SourceDetail:
     last_error: str | None
     last_success_at: datetime | None
     records: int
+    last_run_status: str | None  # of the latest run, whoever ran it
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +97,15 @@ def get_source(session: Session, source_id: int) -> SourceDetail | None:
     """The source with this id and its member, or None (removed sources too)."""
     live = (select(func.count()).where(Record.source_id == source_id, ~Record.deleted)
             .scalar_subquery())
+    latest = (select(HarvestRun.status).where(HarvestRun.source_id == source_id)
+              .order_by(HarvestRun.id.desc()).limit(1).scalar_subquery())
     row = session.execute(
-        select(Source, Member.slug, Member.name, live)
+        select(Source, Member.slug, Member.name, live, latest)
         .join(Member, Member.id == Source.member_id)
         .where(Source.id == source_id, Source.status != "removed")).first()
     if row is None:
         return None
-    src, slug, name, records = row
+    src, slug, name, records, last_run = row
     now = utcnow()
     until = as_utc(src.lease_until)
     held = src.lease_owner is not None and _lease_live(until, now)
@@ -114,7 +117,8 @@ def get_source(session: Session, source_id: int) -> SourceDetail | None:
         not_before=as_utc(src.not_before), lease_owner=src.lease_owner if held else None,
         lease_until=until if held else None, failures=int(src.failures or 0),
         last_status=src.last_status, last_error=src.last_error,
-        last_success_at=as_utc(src.last_success_at), records=int(records or 0))
+        last_success_at=as_utc(src.last_success_at), records=int(records or 0),
+        last_run_status=last_run)
 
 
 def _notices(stored: Any) -> tuple[NoticeView, ...]:

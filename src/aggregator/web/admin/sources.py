@@ -8,8 +8,8 @@ from datetime import datetime
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
+from aggregator.endpoints import endpoint_offer
 from aggregator.errors import HarvestError, UserInputError
-from aggregator.harvest.check import endpoint_offer
 from aggregator.store import sources
 from aggregator.store.db import session_scope
 from aggregator.store.sources import SourceDetail

@@ -147,6 +147,31 @@ def members_add(obj: Context, slug: str, name: str, homepage: str | None, base_u
     click.echo(f"added member {slug}" + (f" with source {url}" if url else ""))
 
 
+@members.command("edit")
+@click.argument("slug")
+@click.option("--name", help="The member's display name.")
+@click.option("--homepage", help="Its web site (http or https; empty to clear).")
+@click.option("--city", help="Its city (empty to clear).")
+@click.option("--province", help="Its province (empty to clear).")
+@click.option("--kind", help="public, university, school or special (empty to clear).")
+@click.option("--contact", help="Who to contact (empty to clear).")
+@click.option("--logo", help="URL of its logo (http or https; empty to clear).")
+@click.pass_obj
+def members_edit(obj: Context, slug: str, name: str | None, homepage: str | None,
+                 city: str | None, province: str | None, kind: str | None,
+                 contact: str | None, logo: str | None) -> None:
+    """Change member SLUG's details; options not given stay as they are."""
+    from aggregator.store import catalog
+
+    fields = {"city": city, "province": province, "kind": kind, "contact": contact,
+              "logo": logo}
+    if name is None and homepage is None and all(v is None for v in fields.values()):
+        raise UserInputError("nothing to change: give at least one option")
+    with obj.session() as session:
+        catalog.edit_member(session, slug, name=name, homepage=homepage, **fields)
+    click.echo(f"updated member {slug}")
+
+
 @members.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
 @click.pass_obj

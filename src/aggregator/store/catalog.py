@@ -20,6 +20,9 @@ from aggregator.store.runs import as_utc
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.!~*'()-]{1,64}$")
 MEMBER_FIELDS = ("city", "province", "kind", "contact", "logo")
+# the widths of the member table's columns (models.Member)
+MEMBER_SIZES = {"name": 300, "homepage": 2000, "city": 200, "province": 200, "contact": 300,
+                "logo": 2000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,15 @@ def _member_fields(fields: dict[str, Any]) -> dict[str, Any]:
         raise UserInputError(f"bad kind {kind!r}: use one of {', '.join(MEMBER_KINDS)}")
     if fields.get("logo"):
         fields["logo"] = _check_http_url("logo URL", fields["logo"])
+    for key, value in fields.items():
+        _check_size(key, value)
     return fields
+
+
+def _check_size(key: str, value: str | None) -> None:
+    limit = MEMBER_SIZES.get(key)
+    if value is not None and limit is not None and len(value) > limit:
+        raise UserInputError(f"the member's {key} is too long: at most {limit} characters")
 
 
 def add_member(session: Session, slug: str, name: str, homepage: str | None = None,
@@ -93,9 +104,11 @@ def add_member(session: Session, slug: str, name: str, homepage: str | None = No
             "starting with a letter or digit")
     if not name.strip():
         raise UserInputError("a member needs a name")
+    _check_size("name", name.strip())
     values = _member_fields(dict(fields))
     if homepage:
         homepage = _check_http_url("homepage", homepage)
+        _check_size("homepage", homepage)
     member = session.scalar(select(Member).where(Member.slug == slug))
     if member is not None and member.status != "removed":
         raise UserInputError(f"member {slug!r} already exists")
@@ -107,6 +120,62 @@ def add_member(session: Session, slug: str, name: str, homepage: str | None = No
         setattr(member, key, value)
     session.flush()
     return member
+
+
+def edit_member(session: Session, slug: str, *, name: str | None = None,
+                homepage: str | None = None, **fields: str | None) -> Member:
+    """Change a member's details; what is not given (``None``) stays as it is, and an
+    empty string clears an optional field. The caller commits.
+
+    Args:
+        session: the session to work in.
+        slug: the member to change.
+        name: its new display name (cannot be cleared).
+        homepage: its web site (http or https).
+        **fields: ``city``, ``province``, ``kind``, ``contact`` and ``logo``.
+
+    Raises:
+        UserInputError: unknown or removed member, an empty name, a bad URL, kind or
+            field, or a value longer than its column.
+    """
+    member = get_member(session, slug)
+    if member.status == "removed":
+        raise UserInputError(f"member {slug!r} is removed: add it again first")
+    changes: dict[str, str | None] = {
+        key: (value.strip() or None) for key, value in fields.items() if value is not None}
+    values = _member_fields(changes)
+    if name is not None:
+        if not name.strip():
+            raise UserInputError("a member needs a name")
+        _check_size("name", name.strip())
+        member.name = name.strip()
+    if homepage is not None:
+        member.homepage = _check_http_url("homepage", homepage) if homepage.strip() else None
+        _check_size("homepage", member.homepage)
+    for key, value in values.items():
+        setattr(member, key, value)
+    session.flush()
+    return member
+
+
+def check_source_fields(metadata_prefix: str, set_spec: str, every: str) -> tuple[str, int]:
+    """Validate a source's prefix, set and interval as typed.
+
+    Returns:
+        The set spec trimmed, and the interval in seconds.
+
+    Raises:
+        UserInputError: a bad prefix, set spec or interval.
+    """
+    if not _PREFIX.match(metadata_prefix):
+        raise UserInputError(f"bad metadata prefix {metadata_prefix!r}")
+    set_spec = set_spec.strip()
+    if len(set_spec) > 500 or any(ch.isspace() for ch in set_spec):
+        raise UserInputError(f"bad set spec {set_spec!r}")
+    try:
+        return set_spec, int(parse_interval(every).total_seconds())
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from exc
 
 
 def get_member(session: Session, slug: str) -> Member:
@@ -180,15 +249,7 @@ def add_source(session: Session, member_slug: str, base_url: str,
     if member.status == "removed":
         raise UserInputError(f"member {member_slug!r} is removed: add it again first")
     base_url = _check_http_url("base URL", base_url)
-    if not _PREFIX.match(metadata_prefix):
-        raise UserInputError(f"bad metadata prefix {metadata_prefix!r}")
-    set_spec = set_spec.strip()
-    if len(set_spec) > 500 or any(ch.isspace() for ch in set_spec):
-        raise UserInputError(f"bad set spec {set_spec!r}")
-    try:
-        every_seconds = int(parse_interval(every).total_seconds())
-    except ValueError as exc:
-        raise UserInputError(str(exc)) from exc
+    set_spec, every_seconds = check_source_fields(metadata_prefix, set_spec, every)
     source = session.scalar(select(Source).where(
         Source.base_url == base_url, Source.metadata_prefix == metadata_prefix,
         Source.set_spec == set_spec))

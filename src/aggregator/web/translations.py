@@ -186,6 +186,68 @@ INDONESIAN: dict[str, str] = {
     "all": "semua",
     "Accounts are added and removed with `aggregator users add|remove`.":
         "Akun ditambah dan dihapus dengan `aggregator users add|remove`.",
+    # /admin: a source's page and a member's page
+    "Source": "Sumber",
+    "Base URL": "URL dasar",
+    "Metadata prefix": "Prefiks metadata",
+    "Set": "Set",
+    "whole repository": "seluruh repositori",
+    "Interval": "Interval",
+    "Status": "Status",
+    "active": "aktif",
+    "Next harvest": "Panen berikutnya",
+    "none while paused": "tidak ada selama dijeda",
+    "as soon as a scheduler looks": "segera setelah penjadwal memeriksa",
+    "backing off until {time}": "ditunda sampai {time}",
+    "Being harvested by": "Sedang dipanen oleh",
+    "until {time}": "sampai {time}",
+    "Last success": "Berhasil terakhir",
+    "Consecutive failures": "Kegagalan berturut-turut",
+    "Last error": "Galat terakhir",
+    "Harvest now": "Panen sekarang",
+    "Pause": "Jeda",
+    "Resume": "Lanjutkan",
+    "Change what is harvested": "Ubah apa yang dipanen",
+    "The endpoint is asked first: a prefix or set it does not list is refused.":
+        "Endpoint ditanya lebih dulu: prefiks atau set yang tidak dicantumkannya ditolak.",
+    "Save": "Simpan",
+    "Records by month first harvested": "Rekaman menurut bulan pertama dipanen",
+    "Harvest runs": "Riwayat panen",
+    "Started": "Mulai",
+    "Mode": "Mode",
+    "Duration": "Durasi",
+    "New": "Baru",
+    "Updated": "Diperbarui",
+    "Deleted": "Dihapus",
+    "Unchanged": "Tidak berubah",
+    "Error": "Galat",
+    "Warning": "Peringatan",
+    "Not harvested yet.": "Belum pernah dipanen.",
+    "Newer runs": "Panen yang lebih baru",
+    "Older runs": "Panen yang lebih lama",
+    "A paused source is not harvested: resume it first.":
+        "Sumber yang dijeda tidak dipanen: lanjutkan dulu.",
+    "The source is due now: a scheduler will harvest it shortly.":
+        "Sumber kini dijadwalkan: penjadwal akan segera memanennya.",
+    "The source is paused: it is not harvested until it is resumed.":
+        "Sumber dijeda: tidak dipanen sampai dilanjutkan.",
+    "The source is active again: it is harvested on its schedule.":
+        "Sumber aktif lagi: dipanen sesuai jadwalnya.",
+    "Nothing was saved: {reason}": "Tidak ada yang disimpan: {reason}",
+    "Nothing was saved: the endpoint did not answer ({reason}).":
+        "Tidak ada yang disimpan: endpoint tidak menjawab ({reason}).",
+    "Nothing was saved: the endpoint offers no prefix {prefix} ({offered}).":
+        "Tidak ada yang disimpan: endpoint tidak menawarkan prefiks {prefix} ({offered}).",
+    "Nothing was saved: the endpoint does not list the set {set}.":
+        "Tidak ada yang disimpan: endpoint tidak mencantumkan set {set}.",
+    "The source's settings are saved.": "Pengaturan sumber telah disimpan.",
+    "Name": "Nama",
+    "City": "Kota",
+    "Province": "Provinsi",
+    "Kind": "Jenis",
+    "Contact": "Kontak",
+    "Logo URL": "URL logo",
+    "The member's details are saved.": "Data anggota telah disimpan.",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

@@ -133,7 +133,13 @@ class Settings:
             "and X-Forwarded-Proto headers are believed (empty: none).")
     search_rate_limit: int = _setting(
         120, "Searches (pages, API, suggestions, result exports) one client address may run "
-             "per minute in each portal process; 0 disables the limit.")
+             "per minute, counted over all portal processes; 0 disables the limit.")
+    login_rate_limit: int = _setting(
+        10, "Sign-in attempts one account may receive in 15 minutes; one client address may "
+            "make three times as many over all accounts; 0 disables both limits.")
+    register_rate_limit: int = _setting(
+        5, "Applications to join the network one client address may send per hour; 0 "
+           "disables the limit.")
     oai_repository_id: str = _setting(
         "", "Repository identifier of the OAI feed, a domain name (e.g. katalog.example.id) "
             "that is part of every record's identifier, so never change it once harvested; "
@@ -267,6 +273,8 @@ def _validate(settings: Settings) -> Settings:
         ("web_channel_timeout", settings.web_channel_timeout > 0),
         ("web_request_timeout", settings.web_request_timeout > 0),
         ("search_rate_limit", settings.search_rate_limit >= 0),
+        ("login_rate_limit", settings.login_rate_limit >= 0),
+        ("register_rate_limit", settings.register_rate_limit >= 0),
         ("source_time_limit", settings.source_time_limit >= 1),
         ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256),
         ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600),

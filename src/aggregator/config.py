@@ -133,7 +133,13 @@ class Settings:
             "and X-Forwarded-Proto headers are believed (empty: none).")
     search_rate_limit: int = _setting(
         120, "Searches (pages, API, suggestions, result exports) one client address may run "
-             "per minute in each portal process; 0 disables the limit.")
+             "per minute, counted over all portal processes; 0 disables the limit.")
+    login_rate_limit: int = _setting(
+        10, "Sign-in attempts one account may receive in 15 minutes; one client address may "
+            "make three times as many over all accounts; 0 disables both limits.")
+    register_rate_limit: int = _setting(
+        5, "Applications to join the network one client address may send per hour; 0 "
+           "disables the limit.")
     web_secret_key: str = _setting(
         "", "Secret that signs the sign-in sessions and form tokens of managers and the "
             "coordinator; empty means one generated once into web-secret under data_dir "
@@ -293,6 +299,8 @@ def _validate(settings: Settings) -> Settings:
         ("web_channel_timeout", settings.web_channel_timeout > 0),
         ("web_request_timeout", settings.web_request_timeout > 0),
         ("search_rate_limit", settings.search_rate_limit >= 0),
+        ("login_rate_limit", settings.login_rate_limit >= 0),
+        ("register_rate_limit", settings.register_rate_limit >= 0),
         ("source_time_limit", settings.source_time_limit >= 1),
         ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256),
         ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     i18n.init_app(app)
     display.init_app(app)
     security.init_app(app)
-    limits.init_app(app, settings.search_rate_limit)
+    limits.init_app(app, settings, engine)
     _error_pages(app)
     return app
 
@@ -79,13 +80,16 @@ def _error_pages(app: Flask) -> None:
             return jsonify({"error": f"search {reason}", "status": 503}), 503, headers
         return render_template("error.html", code=503, reason=reason), 503, headers
 
-    @app.errorhandler(limits.TooManySearches)
-    def too_many(exc: limits.TooManySearches) -> tuple[Response | str, int, dict[str, str]]:
-        headers = {"Retry-After": str(exc.retry_after)}
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(exc: RateLimitExceeded) -> tuple[Response | str, int, dict[str, str]]:
+        seconds = limits.retry_after(exc)
+        what = "searches" if limits.is_search(exc) else "requests"
+        headers = {"Retry-After": str(seconds)}
         if _wants_json():
-            return jsonify({"error": "too many searches", "status": 429,
-                            "retry_after": exc.retry_after}), 429, headers
-        return render_template("error.html", code=429, retry_after=exc.retry_after), 429, headers
+            return jsonify({"error": f"too many {what}", "status": 429,
+                            "retry_after": seconds}), 429, headers
+        return render_template("error.html", code=429, retry_after=seconds,
+                               searches=what == "searches"), 429, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:

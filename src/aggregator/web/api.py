@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.errors import SearchError
 from aggregator.index.model import Hit
 from aggregator.web import directory, queries
+from aggregator.web.limits import search_limit
 from aggregator.web.pages import member_names
 from aggregator.web.params import parse_search
 from aggregator.web.state import portal
@@ -34,6 +35,7 @@ def _hit(hit: Hit, names: dict[str, str]) -> dict[str, Any]:
 
 
 @bp.get("/search")
+@search_limit
 def search() -> Response:
     params = parse_search(request.args)
     result = portal().search_index().search(params.query)
@@ -85,6 +87,7 @@ def members() -> Response:
 
 
 @bp.get("/suggest")
+@search_limit
 def suggest() -> Response:
     """OpenSearch suggestions: ``[prefix, [completions]]`` for the last word typed."""
     typed = request.args.get("q", "")[:100]

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, request
 
 from aggregator.export import FORMATS, ExportRecord, filename, render
 from aggregator.web import queries
+from aggregator.web.limits import search_limit
 from aggregator.web.params import parse_search
 from aggregator.web.state import portal
 from aggregator.web.urls import absolute_url
@@ -42,6 +43,7 @@ def record(record_id: int, fmt: str) -> Response:
 
 
 @bp.get("/search/export/<fmt>")
+@search_limit
 def results(fmt: str) -> Response:
     """The first hits (up to 100, ``n`` to ask fewer) of a search, one record per work."""
     if fmt not in FORMATS:

@@ -12,6 +12,7 @@ from aggregator.index.model import SearchQuery
 from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart
 from aggregator.web.i18n import type_name
+from aggregator.web.limits import search_limit
 from aggregator.web.params import (
     DEFAULT_PER_PAGE,
     PER_PAGE_CHOICES,
@@ -55,6 +56,7 @@ def home() -> str:
 
 
 @bp.get("/search")
+@search_limit
 def search() -> str:
     params = parse_search(request.args)
     backend = portal().search_index()

@@ -137,6 +137,8 @@ INDONESIAN: dict[str, str] = {
     "This address has searched very often in the last minute. Try again in {seconds} seconds.":
         "Alamat ini terlalu sering mencari dalam semenit terakhir. Coba lagi dalam {seconds} "
         "detik.",
+    "Too many requests": "Terlalu banyak permintaan",
+    "Try again in {seconds} seconds.": "Coba lagi dalam {seconds} detik.",
     "Something went wrong": "Terjadi kesalahan",
     "The error has been logged. Try again in a moment.":
         "Kesalahan telah dicatat. Coba lagi sebentar lagi.",

@@ -12,20 +12,36 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
 from aggregator.cli import main
 from aggregator.demo.oaiserver import OAIServer, Repository, Response
+from aggregator.errors import RefusedURL
+from aggregator.harvest.registration import check_registered_url
 from harvesting import make_records
+from httpfixture import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
+PUBLIC_ADDRESS = "93.184.215.14"
+_system_getaddrinfo = socket.getaddrinfo
+
+
+def offline_getaddrinfo(host: str, port: object, *args: Any, **kwargs: Any) -> Any:
+    """The system resolver, except that the documentation names the tests register
+    (``*.example.org``, ``*.example.ac.id`` ...) resolve to one public address: no test
+    asks real DNS."""
+    if ".example." in f".{host.rstrip('.')}.":
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
+    return _system_getaddrinfo(host, port, *args, **kwargs)
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An environment pointing the CLI at a fresh SQLite store in tmp_path."""
+    """An environment pointing the CLI at a fresh SQLite store in tmp_path (and example
+    names resolving offline, for the in-process commands)."""
+    monkeypatch.setattr(socket, "getaddrinfo", offline_getaddrinfo)
     values = {"AGGREGATOR_DATA_DIR": str(tmp_path / "data"),
               "AGGREGATOR_ALLOW_NETWORKS": "127.0.0.0/8", "AGGREGATOR_DATABASE_URL": ""}
     for key, value in values.items():
@@ -84,6 +100,37 @@ def test_user_errors_are_one_line(env: dict[str, str], capsys: pytest.CaptureFix
     assert code != 0
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
     assert needle.lower() in err.lower()
+
+
+def test_a_loopback_url_in_hex_is_refused_at_once_as_the_library_says(
+        env: dict[str, str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGGREGATOR_ALLOW_NETWORKS", "")
+    with pytest.raises(RefusedURL) as info:
+        check_registered_url("http://0x7f000001/oai")
+    expected = f"error: {info.value}\n"
+    assert cli(capsys, "init")[0] == 0
+    assert cli(capsys, "members", "add", "kota", "--name", "Perpustakaan Kota")[0] == 0
+    with LocalServer() as server:  # what the URL would reach: it must hear nothing
+        url = f"http://0x7f000001:{server.port}/oai"
+        for args in (["members", "add", "desa", "--name", "Desa", "--url", url],
+                     ["sources", "add", "kota", url],
+                     ["check", url]):
+            code, out, err = cli(capsys, *args)
+            assert (code, out, err) == (2, "", expected), args
+        assert server.seen == []
+    members = json.loads(cli(capsys, "members", "list", "--json")[1])
+    assert [(m["slug"], m["sources"]) for m in members] == [("kota", 0)]
+
+
+def test_registered_urls_are_stored_canonically(env: dict[str, str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    cli(capsys, "init")
+    code, out, _ = cli(capsys, "members", "add", "lokal", "--name", "Lokal", "--url",
+                       "HTTP://0x7f000001:8080/slims/oai.php")  # 127.0.0.0/8 is allowed here
+    assert code == 0 and "http://127.0.0.1:8080/slims/oai.php" in out
+    sources = json.loads(cli(capsys, "sources", "list", "--json")[1])
+    assert [s["base_url"] for s in sources] == ["http://127.0.0.1:8080/slims/oai.php"]
 
 
 def test_bad_setting_is_one_line(env: dict[str, str]) -> None:

@@ -8,15 +8,19 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from aggregator.config import Settings, load_settings
 from aggregator.errors import BlockedAddress, FetchError, UserInputError
+from aggregator.harvest.check import check_endpoint
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.netguard import address_allowed, validate_url
+from harvesting import register, run
 from httpfixture import LocalServer, Reply
 
 OAI_OK = b'<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"/>'
@@ -221,3 +225,53 @@ def test_tls_verification_failure_is_a_tls_fetch_error(
         harvest(f"https://oai.example.test:{srv.port}/oai", cfg, fixed("127.0.0.1"))
     assert not info.value.retryable
     assert srv.seen == []
+
+
+# --- redirects: every hop is judged again, whoever follows it ------------------------------
+
+def redirect_chain(outer: LocalServer, target: str) -> None:
+    """Answer /oai with a redirect to /hop, and /hop with a redirect to ``target``."""
+    def script(seen: Any) -> Reply:
+        if seen.path == "/oai":
+            return Reply(302, [("Location", f"{outer.base}/hop?{seen.query}")])
+        return Reply(307, [("Location", target)])
+    outer.script = script
+
+
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.2:{port}/internal", "http://0x7f000002:{port}/internal",
+    "http://2130706434:{port}/internal", "http://localhost:{port}/internal",
+    "http://[::ffff:127.0.0.2]:{port}/internal", "http://169.254.169.254/latest/meta-data/",
+])
+def test_a_redirect_chain_ending_on_a_forbidden_address_is_refused(
+        server: LocalServer, target: str) -> None:
+    with LocalServer(host="127.0.0.2") as inner:
+        inner.serve(Reply(200, [("Content-Type", "text/xml")], OAI_OK))
+        redirect_chain(server, target.format(port=inner.port))
+        with pytest.raises(BlockedAddress):
+            harvest(server.url, make_settings(allow_networks=("127.0.0.1/32",)))
+        assert [s.path for s in server.seen] == ["/oai", "/hop"]
+        assert inner.seen == []
+
+
+def test_aggregator_check_never_follows_a_redirect_to_a_forbidden_address(
+        server: LocalServer) -> None:
+    with LocalServer(host="127.0.0.2") as inner:
+        inner.serve(Reply(200, [("Content-Type", "text/xml")], OAI_OK))
+        redirect_chain(server, f"{inner.base}/internal")
+        with pytest.raises(BlockedAddress, match="127.0.0.2"):
+            check_endpoint(server.url, make_settings(allow_networks=("127.0.0.1/32",)))
+        assert inner.seen == []
+
+
+def test_the_harvester_never_follows_a_redirect_to_a_forbidden_address(
+        server: LocalServer, settings: Settings, engine: Engine) -> None:
+    with LocalServer(host="127.0.0.2") as inner:
+        inner.serve(Reply(200, [("Content-Type", "text/xml")], OAI_OK))
+        redirect_chain(server, f"{inner.base}/internal")
+        source = register(engine, server.url)
+        result = run(engine, replace(settings, allow_networks=("127.0.0.1/32",),
+                                     max_retries=0), source)
+        assert result.status == "failed"
+        assert "127.0.0.2" in result.errors[0]["message"]
+        assert inner.seen == []

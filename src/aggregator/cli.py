@@ -3,7 +3,6 @@ scheduler, status."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import sys
@@ -11,7 +10,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.engine import Engine
@@ -21,7 +19,8 @@ from sqlalchemy.orm import Session
 from aggregator.config import Settings, load_settings
 from aggregator.console import ProgressLine, table
 from aggregator.errors import AggregatorError, FetchError, UserInputError
-from aggregator.harvest.netguard import address_allowed, validate_url
+from aggregator.harvest.netguard import validate_url
+from aggregator.harvest.registration import check_registered_url
 
 if TYPE_CHECKING:
     from aggregator.index.owner import IndexOwner
@@ -75,21 +74,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
-def checked_url(url: str, settings: Settings) -> str:
-    """Validate an endpoint URL typed by a user: scheme, host, no credentials, and no
-    literal address in a forbidden network (names are checked again at connect time)."""
-    url = validate_url(url)
-    host = urlsplit(url).hostname or ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return url
-    if not address_allowed(str(address), settings.allowed_networks):
-        raise UserInputError(f"refused {url}: {address} is not a public address "
-                             "(allow its network with the allow_networks setting)")
-    return url
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="TOML settings file (default: $AGGREGATOR_CONFIG).")
@@ -138,7 +122,7 @@ def members_add(obj: Context, slug: str, name: str, homepage: str | None, base_u
 
     if homepage:
         homepage = validate_url(homepage)
-    url = checked_url(base_url, obj.settings) if base_url else None
+    url = check_registered_url(base_url, obj.settings.allowed_networks) if base_url else None
     with obj.session() as session:
         catalog.add_member(session, slug, name, homepage=homepage)
         if url:
@@ -222,7 +206,7 @@ def sources_add(obj: Context, slug: str, base_url: str, prefix: str, set_spec: s
     """Add an endpoint BASE_URL to member SLUG."""
     from aggregator.store import catalog
 
-    url = checked_url(base_url, obj.settings)
+    url = check_registered_url(base_url, obj.settings.allowed_networks)
     with obj.session() as session:
         catalog.add_source(session, slug, url, metadata_prefix=prefix, set_spec=set_spec,
                            every=every or obj.settings.default_every)
@@ -256,7 +240,8 @@ def check(obj: Context, base_url: str, prefix: str | None, as_json: bool) -> Non
     """Probe an OAI-PMH endpoint and report what its manager should fix."""
     from aggregator.harvest.check import check_endpoint
 
-    report = check_endpoint(checked_url(base_url, obj.settings), obj.settings, prefix)
+    url = check_registered_url(base_url, obj.settings.allowed_networks)
+    report = check_endpoint(url, obj.settings, prefix)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

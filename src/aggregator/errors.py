@@ -10,6 +10,8 @@ are values, never exceptions.
     AggregatorError                 anything the aggregator raises on purpose
     ├── ConfigError                 a setting is missing or has a bad value
     ├── UserInputError              bad input on the command line (unknown member, bad URL)
+    │   └── RefusedURL              an endpoint URL that may not be registered or probed
+    │                               (one fixed message per cause: scheme, loopback, ...)
     ├── StoreError                  the database refused or is not ready
     │   └── SchemaMissing           `aggregator init` has not been run
     ├── SearchError                 the search index cannot answer (missing, corrupt)
@@ -41,6 +43,28 @@ class ConfigError(AggregatorError):
 
 class UserInputError(AggregatorError):
     """Bad input from a user: unknown member, malformed URL, duplicate slug."""
+
+
+class RefusedURL(UserInputError):
+    """An endpoint URL that may not be registered or probed, from the command line or the
+    web form alike (:func:`aggregator.harvest.registration.check_registered_url`).
+
+    The message depends on the cause only, never on how the URL was spelt, so
+    ``http://0x7f000001/`` and ``http://127.0.0.1/`` are refused in the same words.
+
+    Attributes:
+        cause: a stable key: ``empty``, ``unparsable``, ``scheme``, ``credentials``,
+            ``no-host``, ``fragment``, ``port``, ``bad-host``, ``unresolvable``,
+            ``loopback``, ``private``, ``link-local``, ``multicast``, ``unspecified``
+            or ``reserved``.
+        address: the address that decided a refusal by address (canonical text), for
+            logs; ``None`` for the other causes.
+    """
+
+    def __init__(self, cause: str, message: str, *, address: str | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.address = address
 
 
 class StoreError(AggregatorError):

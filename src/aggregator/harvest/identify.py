@@ -14,7 +14,7 @@ from aggregator.harvest.document import (
     text_of,
     verb_element,
 )
-from aggregator.harvest.model import IdentifyInfo, MetadataFormat, SetInfo
+from aggregator.harvest.model import Description, IdentifyInfo, MetadataFormat, SetInfo
 from aggregator.harvest.safe_xml import XMLElement
 from aggregator.records import Notice
 
@@ -24,6 +24,15 @@ _OAI_ID_NS = "{http://www.openarchives.org/OAI/2.0/oai-identifier}"
 _GRANULARITIES = ("YYYY-MM-DD", "YYYY-MM-DDThh:mm:ssZ")
 _DELETED_POLICIES = ("no", "transient", "persistent")
 _REPO_ID_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+")
+_DESCRIPTION_TEXT_MAX = 1000
+
+
+def _description(el: XMLElement) -> Description:
+    """Reduce one description container's payload to its name and collapsed text."""
+    tag = str(el.tag)
+    namespace, _, name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    text = " ".join(" ".join(el.itertext()).split())  # a space between elements
+    return Description(namespace, name, text[:_DESCRIPTION_TEXT_MAX])
 
 
 def _identify_notices(info: IdentifyInfo, names: list[str]) -> None:
@@ -102,6 +111,8 @@ def parse_identify(data: bytes) -> IdentifyInfo:
             info.compression.append(text)
         elif local == "description":
             for desc in el:
+                if isinstance(desc.tag, str):
+                    info.descriptions.append(_description(desc))
                 if desc.tag in (_OAI_ID_NS + "oai-identifier", "oai-identifier"):
                     ns = _OAI_ID_NS if desc.tag != "oai-identifier" else ""
                     repo = find_child(desc, ns + "repositoryIdentifier")

@@ -37,6 +37,22 @@ class ListPage:
     no_records_match: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Description:
+    """One ``<description>`` container of an Identify answer, reduced to plain values.
+
+    Attributes:
+        namespace: the namespace of the container's root element ("" when it has none),
+            e.g. the VT ``toolkit`` or the OAI 1.1 ``eprints`` namespace.
+        name: that element's local name (``oai-identifier``, ``toolkit``, ``eprints``).
+        text: its text content with whitespace collapsed, at most 1,000 characters.
+    """
+
+    namespace: str
+    name: str
+    text: str
+
+
 @dataclass(slots=True)
 class IdentifyInfo:
     """What an endpoint's ``Identify`` says about itself (validated loosely).
@@ -51,6 +67,7 @@ class IdentifyInfo:
         granularity: ``granularity`` as sent (may be odd-cased or unknown).
         compression: advertised compression encodings.
         repository_identifier: from an ``oai-identifier`` description, when present.
+        descriptions: every description container (what platforms say about themselves).
         response_date: ``<responseDate>`` as sent.
         notices: things a repository manager should fix (loose validation).
     """
@@ -64,6 +81,7 @@ class IdentifyInfo:
     granularity: str | None = None
     compression: list[str] = field(default_factory=list)
     repository_identifier: str | None = None
+    descriptions: list[Description] = field(default_factory=list)
     response_date: str | None = None
     notices: list[Notice] = field(default_factory=list)
 

@@ -95,7 +95,7 @@ def check_request_url(url: str) -> None:
         raise BlockedAddress(f"refused to request {url[:200]!r}: {problem}")
 
 
-def _address_forms(addr: Address) -> list[Address]:
+def address_forms(addr: Address) -> list[Address]:
     """Return the addresses that decide about ``addr``.
 
     IPv4-mapped and NAT64 (64:ff9b::/96) addresses are judged by the IPv4 address they
@@ -144,7 +144,7 @@ def address_allowed(ip: str, allowed: Sequence[Network] = ()) -> bool:
         addr = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
         return False
-    forms = _address_forms(addr)
+    forms = address_forms(addr)
     if any(form in net for form in forms for net in allowed):
         return True
     return not any(_forbidden(form) for form in forms)

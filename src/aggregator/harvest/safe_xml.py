@@ -46,6 +46,9 @@ class XMLElement(Protocol):
     def getparent(self) -> XMLElement | None:
         """Return the parent element, or None for the root."""
 
+    def itertext(self) -> Iterator[str]:
+        """Iterate over the text of the element and its descendants (not comments or PIs)."""
+
 # Markers libxml2 uses when it ran out of input rather than meeting a bad byte.
 _EOF_MESSAGES = (
     "premature end of data",

@@ -25,6 +25,7 @@ from aggregator.secretfile import keep_secret
 from aggregator.store import users
 from aggregator.store.db import session_scope
 from aggregator.store.users import AccountView
+from aggregator.web import limits
 from aggregator.web.i18n import gettext as _
 from aggregator.web.state import portal
 
@@ -96,6 +97,13 @@ def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
+        # Counted before the password is checked, right or wrong, per account and per
+        # client address, in counters all worker processes share.
+        wait = (limits.hit("login:" + email, limits.login_per_account())
+                or limits.hit("login-client:" + limits.client_address(),
+                              limits.login_per_client()))
+        if wait is not None:
+            return render_template("login.html", form=form, next=target, wait=wait), 429
         with session_scope(portal().engine) as session:
             account = users.authenticate(session, email, form.password.data or "")
         if account is not None:

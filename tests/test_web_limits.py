@@ -21,6 +21,7 @@ from aggregator.index.sync import rebuild_index
 from aggregator.store.models import RateLimit
 from aggregator.store.ratelimit import SIDECAR_NAME, CounterStorage
 from aggregator.web import create_app
+from aggregator.web.auth import csrf
 from aggregator.web.limits import (
     EXTENSION,
     from_setting,
@@ -180,6 +181,7 @@ def test_views_limited_from_a_setting_get_the_generic_429(indexed: Settings) -> 
     def apply() -> str:
         return "thank you"
 
+    csrf.exempt(apply)  # the limit is under test here, not the form token
     app.add_url_rule("/test-apply", "test_apply", apply, methods=["GET", "POST"])
     try:
         client = app.test_client()

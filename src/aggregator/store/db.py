@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,9 +78,14 @@ def _parse_url(raw: str) -> URL:
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Take BEGIN away from the sqlite3 module; _sqlite_on_begin emits our own.
     dbapi_conn.isolation_level = None
+    run_pragmas(dbapi_conn, _PRAGMAS)
+
+
+def run_pragmas(dbapi_conn: Any, pragmas: Sequence[str]) -> None:
+    """Set SQLite ``pragmas`` on a new driver connection."""
     cursor = dbapi_conn.cursor()
     try:
-        for pragma in _PRAGMAS:
+        for pragma in pragmas:
             cursor.execute("PRAGMA " + pragma)
     finally:
         cursor.close()

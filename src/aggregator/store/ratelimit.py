@@ -36,7 +36,7 @@ from sqlalchemy.sql.expression import case
 
 from aggregator.config import Settings
 from aggregator.errors import StoreError
-from aggregator.store.db import connect
+from aggregator.store.db import connect, run_pragmas
 from aggregator.store.models import RateLimit
 
 __all__ = ["SIDECAR_NAME", "CounterStorage", "open_counters"]
@@ -197,12 +197,7 @@ def open_counters(settings: Settings, engine: Engine) -> CounterStorage:
 
 
 def _sidecar_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    try:
-        for pragma in _SIDECAR_PRAGMAS:
-            cursor.execute("PRAGMA " + pragma)
-    finally:
-        cursor.close()
+    run_pragmas(dbapi_conn, _SIDECAR_PRAGMAS)
 
 
 def _stored(key: str) -> str:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -147,7 +147,3 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["signed_in"] = signed_in
 
-
-def forbid() -> None:
-    """End the request with 404: other members' pages do not exist for a manager."""
-    abort(404)

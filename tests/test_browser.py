@@ -7,9 +7,7 @@ Screenshots go to ``$AGGREGATOR_TEST_ARTIFACTS`` or a folder under pytest's base
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,33 +29,27 @@ from aggregator.pipeline import sync_source
 from aggregator.store import catalog
 from aggregator.store.db import init_schema, make_engine
 
-try:
-    from playwright.sync_api import (
-        Browser,
-        ConsoleMessage,
-        Dialog,
-        Locator,
-        Page,
-        ViewportSize,
-        sync_playwright,
-    )
-except ImportError:  # pragma: no cover - depends on the machine
-    pytest.skip("playwright is not installed", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+from playwright.sync_api import Browser, Locator, Page
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and
-                 Path(p).exists()), None)
+from browsing import (
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    TIMEOUT_MS,
+    Watched,
+    artifacts_folder,
+    axe_violations,
+    launch,
+    watch,
+)
+
 if CHROMIUM is None:  # pragma: no cover - depends on the machine
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 375, "height": 740}
 SCRIPT_TITLE = "<script>alert(1)</script> Katalog berbahaya"
 IMG_TITLE = '<img src=x onerror=alert(1)> Gambar berbahaya'
 EVIL_LINK = "javascript:alert(1)"
-TIMEOUT_MS = 10_000
 
 
 @dataclass
@@ -83,13 +75,6 @@ def _hostile_repository() -> Repository:
             "description": ["zzxssprobe"], "date": ["2023"], "type": ["Text"]}),
     ]
     return Repository(records, name="Perpustakaan Iseng", repository_identifier="evil.example.org")
-
-
-def _artifacts_folder(factory: pytest.TempPathFactory) -> Path:
-    chosen = os.environ.get("AGGREGATOR_TEST_ARTIFACTS")
-    folder = Path(chosen) if chosen else factory.getbasetemp() / "browser-artifacts"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +110,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         server = PortalServer(create_app(settings, engine=engine, index=index), port=0)
         thread = threading.Thread(target=server.run, name="portal", daemon=True)
         thread.start()
-        yield Portal(server.url, _artifacts_folder(tmp_path_factory))
+        yield Portal(server.url, artifacts_folder(tmp_path_factory))
     finally:
         if server is not None:
             server.stop()
@@ -138,47 +123,16 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@dataclass
-class Watched:
-    """A page and what it tried to do behind our back."""
-
-    page: Page
-    dialogs: list[str]
-    console_errors: list[str]
-    failed: list[str]
+    with launch() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[Watched]:
     """A fresh desktop page (own cookies) recording dialogs and console errors."""
     context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    seen = Watched(page, [], [], [])
-
-    def on_dialog(dialog: Dialog) -> None:
-        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            seen.console_errors.append(message.text)
-
-    page.on("dialog", on_dialog)
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: seen.console_errors.append(f"page error: {exc}"))
-    page.on("response", lambda r: seen.failed.append(f"{r.status} {r.url}")
-            if r.status >= 400 else None)
     try:
-        yield seen
+        yield watch(context)
     finally:
         context.close()
 
@@ -399,16 +353,11 @@ ACCESSIBILITY_PAGES = ("/", "/search?q=pendidikan", "/search?q=pendidikan&lang=e
 def test_pages_pass_the_axe_accessibility_rules(portal: Portal, watched: Watched) -> None:
     """axe-core's WCAG 2 A/AA rules (labels, landmarks, headings, contrast, names of
     links and controls) find nothing on the main pages, in both languages."""
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
-                                     reason="axe-playwright-python is not installed")
-    axe = axe_module.Axe()
     page = watched.page
     record = _first_record_path(page, portal.url)
     for path in (*ACCESSIBILITY_PAGES, record):
         page.goto(portal.url.rstrip("/") + path)
-        violations = axe.run(page).response["violations"]
-        found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                 for v in violations]
+        found = axe_violations(page)
         assert found == [], f"{path}: {found}"
 
 

@@ -1,20 +1,25 @@
-"""What a member's endpoint offers (prefixes, sets), asked before a source's change is saved.
+"""The web side's one way to an endpoint: the check of a registered URL, the probe of
+``/register`` and what an endpoint offers (prefixes, sets) before a source's change is
+saved.
 
-The admin pages may not import ``harvest`` (imports point down the data flow), so this
-module, beside ``pipeline``, is their one way to the endpoint: plain values come back,
-and the only exceptions are the documented :class:`~aggregator.errors.HarvestError` ones.
+The web views may not import ``harvest`` (imports point down the data flow), so this
+module, beside ``pipeline``, is their way there: plain values come back, and the only
+exceptions are the documented :class:`~aggregator.errors.HarvestError` and
+:class:`~aggregator.errors.RefusedURL` ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from aggregator.config import Settings
-from aggregator.harvest.check import CHECK_DEADLINE
+from aggregator.harvest.check import CHECK_DEADLINE, probe_endpoint
 from aggregator.harvest.client import OAIClient
 from aggregator.harvest.identify import parse_metadata_formats, parse_sets
+from aggregator.harvest.registration import check_registered_url
 
-__all__ = ["EndpointOffer", "endpoint_offer"]
+__all__ = ["EndpointOffer", "endpoint_offer", "probe", "registrable_url"]
 
 MAX_SET_PAGES = 20  # ListSets pages read to find a set before giving up on the list
 
@@ -61,3 +66,21 @@ def endpoint_offer(base_url: str, settings: Settings, set_spec: str = "") -> End
                 break
             answer = client.harvest(verb="ListSets", resumptionToken=token)
     return EndpointOffer(prefixes, False, True)
+
+
+def registrable_url(url: str, settings: Settings) -> str:
+    """The URL as it is stored, when it may be registered (see
+    :func:`~aggregator.harvest.registration.check_registered_url`).
+
+    Raises:
+        RefusedURL: it may not: http(s) only, and no loopback, private, link-local or
+            multicast address unless ``allow_networks`` opens it.
+    """
+    return check_registered_url(url, settings.allowed_networks)
+
+
+def probe(url: str, settings: Settings) -> dict[str, Any]:
+    """The report of ``aggregator check`` on ``url``, as JSON (``base_url`` is the URL
+    as it would be stored). A refused URL or an endpoint that cannot be probed is a
+    report with one error finding, never an exception."""
+    return probe_endpoint(url, settings).as_json()

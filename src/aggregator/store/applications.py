@@ -12,14 +12,17 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from aggregator.errors import UserInputError
-from aggregator.store import catalog
+from aggregator.store import catalog, users
 from aggregator.store.models import Application, Member, Source, utcnow
 from aggregator.store.runs import as_utc
 
-__all__ = ["ApplicationView", "approve", "count_pending", "get_application",
-           "list_applications", "reject", "submit"]
+__all__ = ["SIZES", "ApplicationView", "approve", "count_pending", "endpoint_known",
+           "free_slug", "get_application", "list_applications", "reject", "submit"]
 
 NOTE_MAX = 2000
+# The most characters each field of an application may have (the form says the same).
+SIZES = {"name": 300, "homepage": 2000, "contact_email": 320, "base_url": 2000}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +48,31 @@ def submit(session: Session, *, name: str, homepage: str | None, contact_email: 
            base_url: str, report: dict[str, Any], platform: str | None) -> ApplicationView:
     """Keep an application, pending the coordinator's decision.
 
+    ``base_url`` is taken as given: the caller has checked it
+    (:func:`aggregator.endpoints.registrable_url`).
+
     Raises:
-        UserInputError: the endpoint is a source of the network already, or an
-            application for it is pending.
+        UserInputError: a field is empty, too long or malformed; or the endpoint is a
+            source of the network already, or an application for it is pending.
     """
-    _refuse_known(session, base_url)
+    name = name.strip()
+    if not name or _CONTROL.search(name):
+        raise UserInputError("the library's name is empty or has control characters")
+    homepage = (catalog.check_http_url("homepage", homepage)
+                if homepage and homepage.strip() else None)
+    contact_email = users.normalise_email(contact_email)
+    for key, value in (("name", name), ("homepage", homepage), ("base_url", base_url)):
+        if value is not None and len(value) > SIZES[key]:
+            raise UserInputError(f"the {key} is too long: at most {SIZES[key]} characters")
+    known = endpoint_known(session, base_url)
+    if known == "source":
+        raise UserInputError("this endpoint is harvested by the network already")
+    if known == "pending":
+        raise UserInputError("an application for this endpoint is waiting for the "
+                             "coordinator already")
     application = Application(
-        name=name.strip(), homepage=homepage or None, contact_email=contact_email,
-        base_url=base_url, platform=platform, report=report, status="pending",
-        created_at=utcnow())
+        name=name, homepage=homepage, contact_email=contact_email, base_url=base_url,
+        platform=platform, report=report, status="pending", created_at=utcnow())
     session.add(application)
     session.flush()
     found = get_application(session, application.id)
@@ -61,14 +80,16 @@ def submit(session: Session, *, name: str, homepage: str | None, contact_email: 
     return found
 
 
-def _refuse_known(session: Session, base_url: str) -> None:
+def endpoint_known(session: Session, base_url: str) -> str | None:
+    """``source`` when the network harvests ``base_url`` already, ``pending`` when an
+    application for it waits for the coordinator, else None."""
     if session.scalar(select(Source.id).where(Source.base_url == base_url,
                                               Source.status != "removed")) is not None:
-        raise UserInputError("this endpoint is harvested by the network already")
+        return "source"
     if session.scalar(select(Application.id).where(
             Application.base_url == base_url, Application.status == "pending")) is not None:
-        raise UserInputError("an application for this endpoint is waiting for the "
-                             "coordinator already")
+        return "pending"
+    return None
 
 
 def get_application(session: Session, application_id: int) -> ApplicationView | None:
@@ -124,8 +145,10 @@ def _note(note: str | None) -> str | None:
 
 def approve(session: Session, application_id: int, *, decided_by: str, note: str | None,
             every: str, slug: str | None = None) -> ApplicationView:
-    """Accept an application: the member and its source are created, and the source is
-    due at once (the scheduler harvests it first thing).
+    """Accept an application: the member (``slug``, made from the name when empty) and
+    its source are created, and the source is due at once (the scheduler harvests it
+    first thing). When ``slug`` names an existing member, the endpoint becomes one more
+    source of that member.
 
     Raises:
         UserInputError: no such pending application, a bad note or slug, or the
@@ -133,10 +156,12 @@ def approve(session: Session, application_id: int, *, decided_by: str, note: str
     """
     application = _pending(session, application_id)
     note = _note(note)
-    slug = slug or free_slug(session, application.name)
-    member = catalog.add_member(session, slug, application.name,
-                                homepage=application.homepage,
-                                contact=application.contact_email)
+    slug = (slug or "").strip().lower() or free_slug(session, application.name)
+    member = session.scalar(select(Member).where(Member.slug == slug))
+    if member is None or member.status == "removed":
+        member = catalog.add_member(session, slug, application.name,
+                                    homepage=application.homepage,
+                                    contact=application.contact_email)
     catalog.add_source(session, slug, application.base_url, every=every)
     application.status, application.note = "approved", note
     application.decided_at, application.decided_by = utcnow(), decided_by

@@ -53,7 +53,12 @@ class SourceSummary:
     last_run_status: str | None
 
 
-def _check_http_url(what: str, url: str) -> str:
+def check_http_url(what: str, url: str) -> str:
+    """``url`` trimmed, when it is an http(s) URL with a host and no whitespace.
+
+    Raises:
+        UserInputError: it is not; the message names ``what``.
+    """
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(
@@ -70,7 +75,7 @@ def _member_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if kind is not None and kind not in MEMBER_KINDS:
         raise UserInputError(f"bad kind {kind!r}: use one of {', '.join(MEMBER_KINDS)}")
     if fields.get("logo"):
-        fields["logo"] = _check_http_url("logo URL", fields["logo"])
+        fields["logo"] = check_http_url("logo URL", fields["logo"])
     for key, value in fields.items():
         _check_size(key, value)
     return fields
@@ -107,7 +112,7 @@ def add_member(session: Session, slug: str, name: str, homepage: str | None = No
     _check_size("name", name.strip())
     values = _member_fields(dict(fields))
     if homepage:
-        homepage = _check_http_url("homepage", homepage)
+        homepage = check_http_url("homepage", homepage)
         _check_size("homepage", homepage)
     member = session.scalar(select(Member).where(Member.slug == slug))
     if member is not None and member.status != "removed":
@@ -150,7 +155,7 @@ def edit_member(session: Session, slug: str, *, name: str | None = None,
         _check_size("name", name.strip())
         member.name = name.strip()
     if homepage is not None:
-        member.homepage = _check_http_url("homepage", homepage) if homepage.strip() else None
+        member.homepage = check_http_url("homepage", homepage) if homepage.strip() else None
         _check_size("homepage", member.homepage)
     for key, value in values.items():
         setattr(member, key, value)
@@ -248,7 +253,7 @@ def add_source(session: Session, member_slug: str, base_url: str,
     member = get_member(session, member_slug)
     if member.status == "removed":
         raise UserInputError(f"member {member_slug!r} is removed: add it again first")
-    base_url = _check_http_url("base URL", base_url)
+    base_url = check_http_url("base URL", base_url)
     set_spec, every_seconds = check_source_fields(metadata_prefix, set_spec, every)
     source = session.scalar(select(Source).where(
         Source.base_url == base_url, Source.metadata_prefix == metadata_prefix,

@@ -18,6 +18,7 @@ from aggregator.web.state import Portal, install
 
 HERE = Path(__file__).parent
 RETRY_AFTER = "5"
+MAX_REQUEST_BODY = 256 * 1024  # forms and OAI-PMH POSTs are small; anything larger is 413
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -35,18 +36,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or make_engine(settings)
     app = Flask(__name__, template_folder=str(HERE / "templates"),
                 static_folder=str(HERE / "static"))
-    app.config.update(JSON_SORT_KEYS=False, SEND_FILE_MAX_AGE_DEFAULT=3600)
+    app.config.update(JSON_SORT_KEYS=False, SEND_FILE_MAX_AGE_DEFAULT=3600,
+                      MAX_CONTENT_LENGTH=MAX_REQUEST_BODY)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, Portal(settings, engine, index))
     urls.init_app(app)  # before any route: ids in URLs are ASCII digits
 
     from aggregator.oai import views as oai
-    from aggregator.web import admin, api, auth, exports, pages
+    from aggregator.web import admin, api, auth, exports, pages, register
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    app.register_blueprint(register.bp)
     oai.init_app(app, settings, engine)
     auth.init_app(app, settings)
     auth.csrf.exempt(oai.bp)  # OAI-PMH requires POST; the feed is cookie-less, read-only

@@ -178,6 +178,8 @@ INDONESIAN: dict[str, str] = {
     "failed": "gagal",
     "interrupted": "terputus",
     "running": "berjalan",
+    "incremental": "inkremental",
+    "full": "penuh",
     "{n} days": "{n} hari",
     "{n} hours": "{n} jam",
     "{n} minutes": "{n} menit",
@@ -188,6 +190,97 @@ INDONESIAN: dict[str, str] = {
     "all": "semua",
     "Accounts are added and removed with `aggregator users add|remove`.":
         "Akun ditambah dan dihapus dengan `aggregator users add|remove`.",
+    # joining the network (/register) and the coordinator's applications
+    "Join the network": "Bergabung dengan jaringan",
+    "A library whose catalogue or repository answers OAI-PMH can share it here. Give its "
+    "address below: it is checked at once, and you see what the aggregator found and what "
+    "to change. The network's coordinator then decides on the application, and you hear "
+    "from them at the email address you give.":
+        "Perpustakaan yang katalog atau repositorinya menjawab OAI-PMH dapat berbagi di "
+        "sini. Isikan alamatnya di bawah: alamat itu langsung diperiksa, dan Anda melihat "
+        "apa yang ditemukan agregator serta apa yang perlu diubah. Koordinator jaringan lalu "
+        "memutuskan permohonan Anda, dan kabarnya dikirim ke alamat surel yang Anda berikan.",
+    "Too many applications from your address. Try again in {seconds} seconds.":
+        "Terlalu banyak permohonan dari alamat Anda. Coba lagi dalam {seconds} detik.",
+    "The check of {url}": "Hasil pemeriksaan {url}",
+    "The application was not sent: fix what must be fixed, then send the form again.":
+        "Permohonan belum dikirim: perbaiki yang harus diperbaiki, lalu kirim formulir ini "
+        "lagi.",
+    "Name of the library": "Nama perpustakaan",
+    "Website (optional)": "Situs web (boleh dikosongkan)",
+    "For example https://perpustakaan.example.ac.id/":
+        "Misalnya https://perpustakaan.example.ac.id/",
+    "Contact email": "Surel kontak",
+    "The decision is sent here.": "Keputusan dikirim ke alamat ini.",
+    "OAI-PMH address (base URL)": "Alamat OAI-PMH (URL dasar)",
+    "For example https://journal.example.ac.id/index.php/jurnal/oai (OJS), "
+    "https://repository.example.ac.id/cgi/oai2 (EPrints) or "
+    "https://repository.example.ac.id/server/oai/request (DSpace)":
+        "Misalnya https://journal.example.ac.id/index.php/jurnal/oai (OJS), "
+        "https://repository.example.ac.id/cgi/oai2 (EPrints) atau "
+        "https://repository.example.ac.id/server/oai/request (DSpace)",
+    "Check and apply": "Periksa dan ajukan",
+    "The check asks the address a few questions and may take up to a minute.":
+        "Pemeriksaan mengajukan beberapa pertanyaan ke alamat itu dan dapat memakan waktu "
+        "hingga satu menit.",
+    "Please fill in this field.": "Kolom ini wajib diisi.",
+    "At most {n} characters.": "Paling banyak {n} karakter.",
+    "This is not an email address.": "Ini bukan alamat surel.",
+    "Give a web address starting with http:// or https://.":
+        "Isikan alamat web yang diawali http:// atau https://.",
+    "The network harvests this endpoint already.":
+        "Jaringan sudah memanen alamat ini.",
+    "An application for this endpoint is waiting for the coordinator already.":
+        "Permohonan untuk alamat ini sudah menunggu keputusan koordinator.",
+    "Platform detected: {platform}": "Platform yang terdeteksi: {platform}",
+    "Must be fixed": "Harus diperbaiki",
+    "Should be fixed": "Sebaiknya diperbaiki",
+    "Ready": "Siap",
+    "Technical detail": "Keterangan teknis",
+    "Application sent": "Permohonan terkirim",
+    "Thank you. The application of {name} (number {id}) waits for the network's "
+    "coordinator.":
+        "Terima kasih. Permohonan {name} (nomor {id}) menunggu keputusan koordinator "
+        "jaringan.",
+    "The decision will be sent to {email}.": "Keputusannya akan dikirim ke {email}.",
+    "The coordinator will write to {email}.": "Koordinator akan menulis ke {email}.",
+    "Register another endpoint": "Daftarkan alamat lain",
+    "Applications": "Permohonan",
+    "Application": "Permohonan",
+    "Applications to join the network": "Permohonan bergabung dengan jaringan",
+    "Libraries apply at {url}. Waiting applications come first, oldest first.":
+        "Perpustakaan mengajukan permohonan di {url}. Permohonan yang menunggu tampil "
+        "lebih dulu, yang terlama di atas.",
+    "Received": "Diterima",
+    "Library": "Perpustakaan",
+    "Platform": "Platform",
+    "Check": "Pemeriksaan",
+    "No applications yet.": "Belum ada permohonan.",
+    "waiting": "menunggu",
+    "approved": "disetujui",
+    "rejected": "ditolak",
+    "by {who}, {when}": "oleh {who}, {when}",
+    "Note": "Catatan",
+    "The check when the library applied": "Hasil pemeriksaan saat perpustakaan mendaftar",
+    "Approve": "Setujui",
+    "Reject": "Tolak",
+    "Member slug (a new member, or an existing member to add this endpoint to)":
+        "Slug anggota (anggota baru, atau anggota yang sudah ada untuk ditambah alamat ini)",
+    "Note to the applicant (optional)": "Catatan untuk pemohon (boleh dikosongkan)",
+    "The member and its source are created and harvested at once.":
+        "Anggota dan sumbernya dibuat lalu langsung dipanen.",
+    "Why (sent to the applicant)": "Alasan (dikirim ke pemohon)",
+    "To give the library an account for its pages:":
+        "Untuk memberi perpustakaan ini akun bagi halaman-halamannya:",
+    "Approved: member {slug} and its source are created, harvested at once.":
+        "Disetujui: anggota {slug} dan sumbernya dibuat, dan langsung dipanen.",
+    "Rejected.": "Ditolak.",
+    "The applicant was told by email ({email}).":
+        "Pemohon sudah diberi tahu lewat surel ({email}).",
+    "No email was sent: tell the applicant yourself at {email}.":
+        "Tidak ada surel yang terkirim: beri tahu pemohon sendiri di {email}.",
+    "Not approved: the endpoint's address is refused now ({reason}).":
+        "Tidak disetujui: alamat ini sekarang ditolak ({reason}).",
     # /admin: a source's page and a member's page
     "Source": "Sumber",
     "Base URL": "URL dasar",

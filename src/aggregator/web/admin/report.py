@@ -22,9 +22,10 @@ LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
 UNKNOWN = "unknown"
 # Failures whose technical message names hosts and addresses: not shown to a registrant,
-# lest the form tell them what the aggregator's network looks like from inside.
+# lest the form tell them what the aggregator's network looks like from inside. (A
+# refused URL's message names the cause only: it is shown, as the command line shows it.)
 FAILURE_CODES = frozenset({
-    "refused-url", "unreachable", "http-error", "blocked-address", "retry-later",
+    "unreachable", "http-error", "blocked-address", "retry-later",
     "response-too-large", "not-oai", "malformed-xml", "identify-error", "wrong-verb",
 })
 # A parser notice says less than the check's own finding on the same matter.

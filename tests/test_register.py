@@ -193,3 +193,18 @@ def test_a_huge_request_is_refused(net: Network) -> None:
                                               "csrf_token": token(client, "/register")})
     assert response.status_code == 413
     assert count(net) == 1
+
+
+def test_a_redirect_to_a_forbidden_address_is_not_followed(tmp_path: Path) -> None:
+    """The applicant's server (allowed) sends the check on to an address that is not:
+    the check stops there, says so, and nothing is stored."""
+    net = network(tmp_path, allow_networks=("127.0.0.1/32",), max_retries=0,
+                  register_rate_limit=0)
+    with LocalServer(host="127.0.0.2") as inner, LocalServer() as outer:
+        inner.serve(Reply(200, body=b"INTERNAL-ONLY"))
+        outer.serve(Reply(302, [("Location", f"{inner.base}/internal-admin")]))
+        response = apply(net.client(), lang="en", base_url=outer.url)
+        assert response.status_code == 422
+        assert inner.seen == [] and len(outer.seen) == 1
+    assert "INTERNAL-ONLY" not in response.text and "127.0.0.2" not in response.text
+    assert count(net) == 1

@@ -34,6 +34,13 @@ class Fields:
             never a ``javascript:`` or ``data:`` URL.
         format: which mapping produced this: ``oai_dc``, ``marcxml``, ``mods`` or
             ``unknown``.
+        classification: class numbers as (scheme, number): scheme ``ddc``, ``udc`` or
+            ``lcc`` (``("ddc", "372.21")``); never repeated among the subjects.
+        call_numbers: shelf marks as the member gives them (``372.21 PUT p``).
+        journal_title: the journal (or series) an article appeared in.
+        volume: the journal volume (``13``).
+        issue: the journal issue (``1``).
+        pages: the pages, ``45-60`` or ``45`` (the ISSN stays in ``identifiers``).
     """
 
     title: str | None = None
@@ -52,6 +59,12 @@ class Fields:
     rights: tuple[str, ...] = ()
     link: str | None = None
     format: str = "unknown"
+    classification: tuple[tuple[str, str], ...] = ()
+    call_numbers: tuple[str, ...] = ()
+    journal_title: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become JSON arrays when encoded)."""
@@ -65,8 +78,10 @@ class Fields:
         """Rebuild from :meth:`as_json` output."""
         values = dict(data)
         for key in ("other_titles", "creators", "contributors", "subjects", "types_raw",
-                    "languages", "rights"):
+                    "languages", "rights", "call_numbers"):
             values[key] = tuple(values.get(key) or ())
+        values["classification"] = tuple(
+            (str(scheme), str(number)) for scheme, number in values.get("classification") or ())
         values["identifiers"] = {k: tuple(v) for k, v in (values.get("identifiers") or {}).items()}
         return cls(**values)
 

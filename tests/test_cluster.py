@@ -237,3 +237,30 @@ def test_match_keys_survive_their_stored_json_form() -> None:
                      words=("alpha", "beta"), main_words=1, numbers=("2",), review=True)
     assert keys_from_json(json.loads(json.dumps(keys_to_json(keys)))) == keys
     assert keys_from_json({}) == MatchKeys()
+
+
+def test_a_shared_doi_needs_agreeing_titles() -> None:
+    thesis = keys(title="Pengaruh Literasi Digital terhadap Prestasi Belajar Siswa",
+                  type="Thesis", doi=("10.1234/jurnal.v1",))
+    # case, punctuation and a subtitle one member left out: the same thesis
+    for title in ("PENGARUH LITERASI DIGITAL TERHADAP PRESTASI BELAJAR SISWA.",
+                  "Pengaruh literasi digital terhadap prestasi belajar siswa: studi kasus "
+                  "SMA Negeri 1 Bandung"):
+        assert linked(thesis, keys(title=title, type="Thesis", year=2021,
+                                   doi=("https://doi.org/10.1234/JURNAL.V1",)))
+    # the journal's DOI on another article: not the same work
+    other = keys(title="Manajemen Arsip Dinamis di Perpustakaan Daerah", type="Thesis",
+                 creators=("Santoso, Budi",), doi=("10.1234/jurnal.v1",))
+    assert not linked(thesis, other)
+
+
+def test_overused_identifiers_are_named_per_source() -> None:
+    from aggregator.cluster.rule import IDENTIFIER_LIMIT, overused, without
+
+    many = [("doi:10.1/j", rid, 1) for rid in range(IDENTIFIER_LIMIT + 1)]
+    few = [("doi:10.1/j", 100 + rid, 2) for rid in range(IDENTIFIER_LIMIT)]
+    bad = overused([*many, *few, ("t:abcd|x", 0, 1)])
+    assert bad == {rid: frozenset({"doi:10.1/j"}) for rid in range(IDENTIFIER_LIMIT + 1)}
+    k = keys(doi=("10.1/j", "10.1/k"), isbn=("9786020000004",))
+    assert without(k, bad[0]).dois == ("10.1/k",)
+    assert without(k, {"isbn:9786020000004"}).isbns == ()

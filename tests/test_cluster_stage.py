@@ -252,3 +252,62 @@ def test_index_sync_leaves_an_owned_index_to_its_owner(
         assert owner.sync(engine).documents == 1
     finally:
         owner.close()
+
+
+def dc_id(title: str, creator: str, year: str, type_: str, identifier: str) -> bytes:
+    return (b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+            b'xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            b"<dc:title>%s</dc:title><dc:creator>%s</dc:creator><dc:date>%s</dc:date>"
+            b"<dc:type>%s</dc:type><dc:identifier>%s</dc:identifier></oai_dc:dc>" % (
+                title.encode(), creator.encode(), year.encode(), type_.encode(),
+                identifier.encode()))
+
+
+JOURNAL_DOI = "https://doi.org/10.1234/jurnal.v1"
+SERIES_ISBN = "ISBN 978-602-8519-93-9"
+
+
+def test_a_journal_doi_and_a_series_isbn_merge_nothing(engine: Engine, way: str) -> None:
+    """An OJS journal's DOI on every article (two titled alike: "Editorial") and a
+    SLiMS series ISBN on 30 different books: nothing merged, within or across members;
+    the same thesis under one DOI at two members, titled a little differently, merged."""
+    articles = {f"ojs:{n}": dc_id(f"Artikel nomor {n} tentang topik {n}", f"Penulis{n}, A",
+                                  "2020", "Article", JOURNAL_DOI) for n in range(8)}
+    articles["ojs:e1"] = dc_id("Editorial", "Redaksi", "2020", "Article", JOURNAL_DOI)
+    articles["ojs:e2"] = dc_id("Editorial", "Redaksi", "2020", "Article", JOURNAL_DOI)
+    books = {f"slims:{n}": dc_id(f"Seri Pengetahuan Alam jilid ke-{n}: {topic}",
+                                 "Tim Penyusun", "2018", "Book", SERIES_ISBN)
+             for n, topic in enumerate(["Air", "Tanah", "Udara"] * 10)}
+    thesis = "Pengaruh Literasi Digital terhadap Prestasi Belajar Siswa"
+    store_page(engine, "ojs", articles)
+    store_page(engine, "slims", books)
+    # the other member holds one article of the journal (the same DOI, its own title)
+    store_page(engine, "uni", {
+        "uni:1": dc_id(thesis, "Rahma, Dewi", "2021", "Thesis", "10.5555/tesis.77"),
+        "uni:2": dc_id("Artikel nomor 3 tentang topik 3", "Penulis3, A", "2020", "Article",
+                       JOURNAL_DOI),
+        "uni:3": dc_id("Seri Pengetahuan Alam jilid ke-4: Tanah", "Tim Penyusun", "2018",
+                       "Book", SERIES_ISBN)})
+    store_page(engine, "lib", {
+        "lib:1": dc_id(thesis.upper() + ": studi kasus SMA Negeri 1", "Dewi Rahma", "2022",
+                       "Thesis", "doi:10.5555/TESIS.77")})
+    stage.catch_up(engine)
+    found = clusters(engine)
+    merged = {ident: to for ident, to in found.items() if to != ident}
+    # the same article at "uni": it matches on its title, creator and year, not the DOI
+    assert merged == {"lib:1": "uni:1", "uni:2": "ojs:3", "uni:3": "slims:4"}
+
+
+def test_an_identifier_stops_counting_once_a_source_overuses_it(engine: Engine) -> None:
+    """Incrementally: the first records of a journal with a shared DOI and alike titles
+    (an "Editorial" per issue) are kept apart once the DOI turns out to be the journal's."""
+    store_page(engine, "b", {"b:1": dc_id("Editorial", "Redaksi", "2020", "Article",
+                                          JOURNAL_DOI)})
+    stage.catch_up(engine)
+    for n in range(5):  # one issue at a time, each clustered before the next arrives
+        store_page(engine, "ojs", {f"ojs:{n}": dc_id("Editorial", "Redaksi", "2020",
+                                                     "Article", JOURNAL_DOI)})
+        stage.catch_up(engine)
+    found = clusters(engine)
+    late = [ident for ident in found if ident.startswith("ojs:")][3:]
+    assert late and all(found[ident] == ident for ident in late)

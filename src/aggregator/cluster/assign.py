@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from aggregator.cluster.keys import MatchKeys, block_keys, match_keys
-from aggregator.cluster.rule import same_work
+from aggregator.cluster.rule import overused, same_work, without
 from aggregator.normalize.stored import fields_of, keys_from_json, keys_to_json
 from aggregator.store.models import Record, RecordKey
 
@@ -102,14 +102,16 @@ def assign(conn: Connection, changes: Sequence[Change],
         conn.execute(_SET_KEYS, keys_now)
     pool = _Candidates(conn, {bk for keys in blocks.values() for bk in keys}, batch_keys,
                        {} if known is None else known)
-    for rid, keys in batch_keys.items():
-        _join(rid, keys, pool.near(rid, blocks[rid]), pool)
+    for rid in batch_keys:
+        _join(rid, pool.keys[rid], pool.near(rid, blocks[rid]), pool)
     return touched | _write(conn, pool, batch_keys)
 
 
 class _Candidates:
     """Every live record sharing a block key with the batch, loaded once, with the
-    cluster each currently belongs to (kept current as the batch merges clusters)."""
+    cluster each currently belongs to (kept current as the batch merges clusters), and
+    its match keys without the identifiers its source overuses (``rule.overused``: the
+    batch's records are filed already, so the counts include them)."""
 
     def __init__(self, conn: Connection, keys: set[str],
                  batch_keys: dict[int, MatchKeys], known: dict[int, MatchKeys]) -> None:
@@ -118,14 +120,16 @@ class _Candidates:
         self.cluster: dict[int, int] = {}
         self.renames: dict[int, int] = {}
         ordered = sorted(keys)
+        filed: list[tuple[str, int, int]] = []
         for start in range(0, len(ordered), _CHUNK):
-            for key, rid, cluster_id in conn.execute(
-                    select(KEY.c.key, RECORD.c.id, RECORD.c.cluster_id)
+            for key, rid, cluster_id, source_id in conn.execute(
+                    select(KEY.c.key, RECORD.c.id, RECORD.c.cluster_id, RECORD.c.source_id)
                     .join(RECORD, KEY.c.record_id == RECORD.c.id)
                     .where(KEY.c.key.in_(ordered[start:start + _CHUNK]),
                            RECORD.c.deleted.is_(False))):
                 self.by_key.setdefault(key, []).append(rid)
                 self.cluster.setdefault(rid, cluster_id if cluster_id is not None else rid)
+                filed.append((key, rid, source_id))
         missing = sorted(rid for rid in self.cluster
                          if rid not in self.keys and rid not in known)
         for start in range(0, len(missing), _CHUNK):
@@ -137,6 +141,9 @@ class _Candidates:
         for rid in self.cluster:
             if rid not in self.keys and rid in known:
                 self.keys[rid] = known[rid]
+        for rid, bad in overused(filed).items():
+            if rid in self.keys:
+                self.keys[rid] = without(self.keys[rid], bad)
 
     def near(self, rid: int, keys: Sequence[str]) -> list[int]:
         """Up to MAX_CANDIDATES other records sharing one of ``keys``, those sharing the

@@ -23,7 +23,7 @@ from sqlalchemy import cast as sql_cast
 
 from aggregator.cluster.assign import KEY, RECORD, keys_of, xml_if_no_fields
 from aggregator.cluster.keys import MatchKeys, block_keys
-from aggregator.cluster.rule import cluster_blocks
+from aggregator.cluster.rule import cluster_blocks, overused, without
 from aggregator.normalize.stored import keys_from_json
 
 CHUNK = 1000
@@ -47,19 +47,22 @@ def plan_all(conn: Connection) -> Plan:
     """Cluster every live record from the block keys in the store.
 
     Only the records filed under a block key shared with another record can have a copy;
-    their match keys are read and compared (:func:`cluster_blocks`). Records with match
+    their match keys are read and compared (:func:`cluster_blocks`), without the DOIs
+    and ISBNs their source overuses (:func:`~aggregator.cluster.rule.overused`). Records with match
     keys but no block key in the store (harvested before keys were stored with records,
     or titles too short for a key) have theirs computed here; any found are added to the
     store. Every other live record with metadata is a cluster of its own.
     """
     plan = Plan()
     current: dict[int, int | None] = {}
+    source_of: dict[int, int] = {}
     has_metadata: set[int] = set()
-    for rid, cluster_id, metadata in conn.execute(
-            select(RECORD.c.id, RECORD.c.cluster_id,
+    for rid, cluster_id, source_id, metadata in conn.execute(
+            select(RECORD.c.id, RECORD.c.cluster_id, RECORD.c.source_id,
                    (RECORD.c.fields.is_not(None) | RECORD.c.metadata_xml.is_not(None)))
             .where(_LIVE).execution_options(yield_per=20_000)):
         current[rid] = cluster_id
+        source_of[rid] = source_id
         if metadata:
             has_metadata.add(rid)
     plan.records = len(has_metadata)
@@ -85,6 +88,11 @@ def plan_all(conn: Connection) -> Plan:
                                    - records.keys(), len(current)))
     blocks = {key: [rid for rid in dict.fromkeys(rids) if rid in records]
               for key, rids in blocks.items()}
+    # identifiers a source overuses stop counting for its records (a key filed for one
+    # record only is not in ``blocks``: it cannot be overused)
+    for rid, bad in overused((key, rid, source_of[rid]) for key, rids in blocks.items()
+                             for rid in rids).items():
+        records[rid] = without(records[rid], bad)
     clustered = cluster_blocks(records, blocks)
     sizes = Counter(clustered.values())
     plan.mapping = {rid: cid for rid, cid in clustered.items() if sizes[cid] > 1}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 
 from rapidfuzz import fuzz
 
@@ -17,6 +18,17 @@ _PERIODIC = frozenset({"laporan", "report", "tahunan", "annual", "profil", "stat
                        "angka", "rencana", "anggaran", "prosiding", "proceedings", "buletin",
                        "bulletin", "yearbook"})
 _PART_TYPES = frozenset({"article", "conference paper", "book chapter"})
+# A source holding more records than this under one DOI or ISBN uses it for something
+# other than the work (an OJS journal's DOI prefix on every article, a SLiMS series ISBN
+# on every book of the series): it stops counting as a match key for that source. A
+# source may rightly hold a few records of one identifier (a record catalogued twice,
+# the volumes of a set); a misused one is on dozens. A count rather than a share of the
+# source, so it holds from the first page of a harvest as well as for the whole store.
+IDENTIFIER_LIMIT = 3
+# Titles of two records sharing a DOI must agree this well (``ratio`` of the full
+# titles, or of the main titles when the subtitles differ or one is missing).
+DOI_TITLE_RATIO = 85
+_IDENTIFIER_KEYS = ("doi:", "isbn:")
 
 
 def _numbers_clash(a: MatchKeys, b: MatchKeys) -> bool:
@@ -36,6 +48,46 @@ def _titles_similar(a: MatchKeys, b: MatchKeys) -> bool:
             and bool(fuzz.ratio(a.title, b.title, score_cutoff=95)))
 
 
+def _titles_agree(a: MatchKeys, b: MatchKeys) -> bool:
+    """Whether two records' titles allow a shared DOI to name one work: equal after
+    folding or close (case, punctuation, a typo), or the same main title with a
+    subtitle differing or left out. A record without a title cannot disagree."""
+    if not a.full_title or not b.full_title:
+        return True
+    if fuzz.ratio(a.full_title, b.full_title, score_cutoff=DOI_TITLE_RATIO):
+        return True
+    return bool(a.title) and bool(b.title) and bool(
+        fuzz.ratio(a.title, b.title, score_cutoff=95))
+
+
+def overused(filed: Iterable[tuple[str, int, int]]) -> dict[int, frozenset[str]]:
+    """The identifier keys each record may not match on, from the block keys filed.
+
+    Args:
+        filed: (block key, record id, source id) for every record filed under the keys
+            in question (each key's whole list: the counts must be complete).
+
+    Returns:
+        Record id → its ``doi:`` and ``isbn:`` keys that more than ``IDENTIFIER_LIMIT``
+        records of its own source carry; records without such keys are left out.
+    """
+    rows = [(key, rid, sid) for key, rid, sid in filed if key.startswith(_IDENTIFIER_KEYS)]
+    counts = Counter((key, sid) for key, _, sid in rows)
+    bad: defaultdict[int, set[str]] = defaultdict(set)
+    for key, rid, sid in rows:
+        if counts[key, sid] > IDENTIFIER_LIMIT:
+            bad[rid].add(key)
+    return {rid: frozenset(keys) for rid, keys in bad.items()}
+
+
+def without(keys: MatchKeys, bad: Collection[str]) -> MatchKeys:
+    """``keys`` without the DOIs and ISBNs named by the block keys ``bad``."""
+    if not bad:
+        return keys
+    return replace(keys, dois=tuple(d for d in keys.dois if f"doi:{d}" not in bad),
+                   isbns=tuple(i for i in keys.isbns if f"isbn:{i}" not in bad))
+
+
 def _surnames_agree(a: str, b: str) -> bool:
     return a == b or (bool(a) and bool(b) and bool(fuzz.ratio(a, b, score_cutoff=85)))
 
@@ -47,8 +99,12 @@ def same_work(a: MatchKeys, b: MatchKeys) -> bool:
     as unknown; Thesis and Dissertation differ); one title reads as a review and the
     other does not. Then, in order:
 
-    1. A shared DOI: the same work (a DOI names one work; years may differ, as a
-       repository deposit is often dated years after publication).
+    1. A shared DOI: the same work when the titles agree (a DOI names one work, but
+       real records carry a journal's DOI or a DOI prefix: the full titles' ``ratio``
+       ≥ 85, or the main titles' ≥ 95, or a title missing); years may differ, as a
+       repository deposit is often dated years after publication. A DOI or ISBN more
+       than ``IDENTIFIER_LIMIT`` records of one source carry is not offered here for
+       that source's records (see :func:`overused` and :func:`without`).
     2. Years known on both sides and more than 2 apart: different (editions, reprints).
     3. A shared ISBN: the same work, unless both titles carry numbers that differ
        ("Jilid 1" and "Jilid 2" of a set). For Article, Conference paper and Book
@@ -82,7 +138,7 @@ def _same_work(a: MatchKeys, b: MatchKeys, kind_a: str | None, kind_b: str | Non
     if (kind_a is not None and kind_b is not None and kind_a != kind_b) or a.review != b.review:
         return False
     if a.dois and b.dois and not set(a.dois).isdisjoint(b.dois):
-        return True
+        return _titles_agree(a, b)
     if a.year is not None and b.year is not None and abs(a.year - b.year) > 2:
         return False
     if a.isbns and b.isbns and not set(a.isbns).isdisjoint(b.isbns):

@@ -309,3 +309,38 @@ def test_progress_line_only_draws_on_a_terminal(tmp_path: Path) -> None:
         line.finish()
     assert (tmp_path / "log").read_text() == ""
 
+
+
+# -- a new user's first mistakes: one `error:` line each, exit code 2 ----------------------
+
+
+def one_error(err: str) -> str:
+    """The single `error:` line of stderr (failing when there is anything else)."""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize(("name", "value", "reason"), [
+    ("AGGREGATOR_READ_TIMEOUT", "-5", "bad value -5.0; it must be more than 0 seconds"),
+    ("AGGREGATOR_SEARCH_BACKEND", "solr", "bad value 'solr'; it must be one of tantivy, whoosh"),
+    ("AGGREGATOR_READ_TIMOUT", "5", "environment variable AGGREGATOR_READ_TIMOUT names no "
+                                    "setting; did you mean AGGREGATOR_READ_TIMEOUT?"),
+])
+def test_a_bad_setting_says_why_and_what_is_allowed(
+        env: dict[str, str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str, reason: str) -> None:
+    monkeypatch.setenv(name, value)
+    code, out, err = cli(capsys, "members", "list")
+    assert (code, out) == (2, "")
+    assert reason in one_error(err)
+
+
+def test_the_test_suites_own_variables_are_not_settings(
+        env: dict[str, str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGGREGATOR_TEST_ANYTHING", "1")
+    monkeypatch.setenv("AGGREGATOR_CONFIG", "")
+    assert cli(capsys, "init")[0] == 0
+    assert cli(capsys, "members", "list")[0] == 0
+

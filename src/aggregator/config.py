@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -20,6 +21,8 @@ REPOSITORY_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+")
 FALLBACK_ROOT = "http://127.0.0.1:8000"
 FALLBACK_REPOSITORY_ID = "aggregator.invalid"
 CONFIG_ENV = "AGGREGATOR_CONFIG"
+# Variables of the test suite and CI (AGGREGATOR_TEST_POSTGRES_URL, ...), not settings.
+TEST_ENV_PREFIX = "AGGREGATOR_TEST_"
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -279,50 +282,61 @@ def _fail() -> Any:
 
 
 def _validate(settings: Settings) -> Settings:
-    checks: list[tuple[str, bool]] = [
-        ("connect_timeout", settings.connect_timeout > 0),
-        ("read_timeout", settings.read_timeout > 0),
-        ("request_deadline", settings.request_deadline >= 1),
-        ("max_retries", settings.max_retries >= 0),
-        ("backoff_base", settings.backoff_base >= 0),
-        ("retry_after_cap", settings.retry_after_cap >= 0),
-        ("max_consecutive_503", settings.max_consecutive_503 >= 1),
-        ("request_delay", settings.request_delay >= 0),
-        ("max_response_bytes", settings.max_response_bytes >= 1024),
-        ("max_redirects", settings.max_redirects >= 0),
-        ("window_months", settings.window_months >= 0),
-        ("window_threshold", settings.window_threshold >= 0),
-        ("overlap_seconds", settings.overlap_seconds >= 0),
-        ("web_workers", 0 <= settings.web_workers <= 64),
-        ("web_threads", 1 <= settings.web_threads <= 256),
-        ("web_connection_limit", 10 <= settings.web_connection_limit <= 100_000),
-        ("web_channel_timeout", settings.web_channel_timeout > 0),
-        ("web_request_timeout", settings.web_request_timeout > 0),
-        ("search_rate_limit", settings.search_rate_limit >= 0),
-        ("login_rate_limit", settings.login_rate_limit >= 0),
-        ("register_rate_limit", settings.register_rate_limit >= 0),
-        ("source_time_limit", settings.source_time_limit >= 1),
-        ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256),
-        ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600),
-        ("lease_seconds", 1 <= settings.lease_seconds <= 86400),
-        ("index_follow_seconds", 0 < settings.index_follow_seconds <= 3600),
-        ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1),
-        ("max_pages_per_run", settings.max_pages_per_run >= 1),
-        ("empty_pages_limit", settings.empty_pages_limit >= 1),
-        ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}),
-        ("search_backend", settings.search_backend in {"tantivy", "whoosh"}),
-        ("oai_page_size", 1 <= settings.oai_page_size <= 500),
-        ("oai_token_hours", 24 <= settings.oai_token_hours <= 24 * 365),
-        ("base_url", not settings.base_url or _is_root_url(settings.base_url)),
-        ("network_logo", not settings.network_logo or _is_http_url(settings.network_logo)),
-        ("smtp_url", not settings.smtp_url or _is_smtp_url(settings.smtp_url)),
-        ("mail_from", not settings.smtp_url or bool(settings.sender)),
+    checks: list[tuple[str, bool, str]] = [
+        ("connect_timeout", settings.connect_timeout > 0, "more than 0 seconds"),
+        ("read_timeout", settings.read_timeout > 0, "more than 0 seconds"),
+        ("request_deadline", settings.request_deadline >= 1, "at least 1 second"),
+        ("max_retries", settings.max_retries >= 0, "0 or more"),
+        ("backoff_base", settings.backoff_base >= 0, "0 or more seconds"),
+        ("retry_after_cap", settings.retry_after_cap >= 0, "0 or more seconds"),
+        ("max_consecutive_503", settings.max_consecutive_503 >= 1, "at least 1"),
+        ("request_delay", settings.request_delay >= 0, "0 or more seconds"),
+        ("max_response_bytes", settings.max_response_bytes >= 1024, "at least 1024 bytes"),
+        ("max_redirects", settings.max_redirects >= 0, "0 or more"),
+        ("window_months", settings.window_months >= 0, "0 or more"),
+        ("window_threshold", settings.window_threshold >= 0, "0 or more"),
+        ("overlap_seconds", settings.overlap_seconds >= 0, "0 or more"),
+        ("web_workers", 0 <= settings.web_workers <= 64, "from 0 to 64"),
+        ("web_threads", 1 <= settings.web_threads <= 256, "from 1 to 256"),
+        ("web_connection_limit", 10 <= settings.web_connection_limit <= 100_000,
+          "from 10 to 100000"),
+        ("web_channel_timeout", settings.web_channel_timeout > 0, "more than 0 seconds"),
+        ("web_request_timeout", settings.web_request_timeout > 0, "more than 0 seconds"),
+        ("search_rate_limit", settings.search_rate_limit >= 0, "0 or more"),
+        ("login_rate_limit", settings.login_rate_limit >= 0, "0 or more"),
+        ("register_rate_limit", settings.register_rate_limit >= 0, "0 or more"),
+        ("source_time_limit", settings.source_time_limit >= 1, "at least 1 second"),
+        ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256, "from 1 to 256"),
+        ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600,
+          "more than 0 and at most 3600 seconds"),
+        ("lease_seconds", 1 <= settings.lease_seconds <= 86400, "from 1 to 86400 seconds"),
+        ("index_follow_seconds", 0 < settings.index_follow_seconds <= 3600,
+          "more than 0 and at most 3600 seconds"),
+        ("reconcile_max_share", 0 <= settings.reconcile_max_share <= 1, "from 0 to 1"),
+        ("max_pages_per_run", settings.max_pages_per_run >= 1, "at least 1"),
+        ("empty_pages_limit", settings.empty_pages_limit >= 1, "at least 1"),
+        ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
+          "one of DEBUG, INFO, WARNING, ERROR"),
+        ("search_backend", settings.search_backend in {"tantivy", "whoosh"},
+          "one of tantivy, whoosh"),
+        ("oai_page_size", 1 <= settings.oai_page_size <= 500, "from 1 to 500"),
+        ("oai_token_hours", 24 <= settings.oai_token_hours <= 24 * 365, "from 24 to 8760"),
+        ("base_url", not settings.base_url or _is_root_url(settings.base_url),
+          "an http(s) URL with a host and no query or fragment, or empty"),
+        ("network_logo", not settings.network_logo or _is_http_url(settings.network_logo),
+          "an http(s) URL with a host, or empty"),
+        ("smtp_url", not settings.smtp_url or _is_smtp_url(settings.smtp_url),
+          "smtp://[user:password@]host[:port] or smtps://..., or empty"),
+        ("mail_from", not settings.smtp_url or bool(settings.sender),
+          "a sender address (mail_from or contact_email) when smtp_url is set"),
         ("oai_repository_id", not settings.oai_repository_id
-         or bool(REPOSITORY_ID.fullmatch(settings.oai_repository_id))),
+         or bool(REPOSITORY_ID.fullmatch(settings.oai_repository_id)),
+          "a domain name such as katalog.example.id, or empty"),
     ]
-    for name, ok in checks:
+    for name, ok, expected in checks:
         if not ok:
-            raise ConfigError(f"setting {name!r}: bad value {getattr(settings, name)!r}")
+            raise ConfigError(f"setting {name!r}: bad value {getattr(settings, name)!r}; "
+                              f"it must be {expected}")
     from aggregator.schedule import parse_interval  # late: keeps config import-light
 
     for name in ("default_every", "failure_backoff", "reconcile_every"):
@@ -331,6 +345,21 @@ def _validate(settings: Settings) -> Settings:
         except ValueError as exc:
             raise ConfigError(f"setting {name!r}: {exc}") from exc
     return settings
+
+
+def _refuse_unknown_env(env: Mapping[str, str], kinds: Mapping[str, Any]) -> None:
+    """Refuse an ``AGGREGATOR_*`` variable that names no setting (a misspelt one would
+    be silently ignored), suggesting the nearest; the test suite's own variables
+    (``AGGREGATOR_TEST_*``) and ``AGGREGATOR_CONFIG`` are not settings."""
+    known = [ENV_PREFIX + name.upper() for name in kinds]
+    for key in sorted(env):
+        if (not key.startswith(ENV_PREFIX) or key == CONFIG_ENV
+                or key.startswith(TEST_ENV_PREFIX) or key in known):
+            continue
+        near = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        raise ConfigError(f"environment variable {key} names no setting{hint} (settings are "
+                          "listed in config/aggregator.example.toml)")
 
 
 def load_settings(
@@ -367,6 +396,7 @@ def load_settings(
                 raise ConfigError(f"config file {str(path)!r}: unknown setting {key!r}")
             values[key] = _coerce(key, kinds[key], raw)
 
+    _refuse_unknown_env(env, kinds)
     for name, kind in kinds.items():
         raw_env = env.get(ENV_PREFIX + name.upper())
         if raw_env is not None:

@@ -321,6 +321,15 @@ def one_error(err: str) -> str:
     return lines[0]
 
 
+def test_searching_an_unknown_member_is_an_error_not_zero_hits(
+        env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(capsys, "init")[0] == 0
+    assert cli(capsys, "members", "add", "kota", "--name", "Perpustakaan Kota")[0] == 0
+    code, out, err = cli(capsys, "search", "--member", "kota", "--member", "nosuch", "padi")
+    assert (code, out) == (2, "")
+    assert one_error(err) == "error: unknown member 'nosuch'"
+
+
 @pytest.mark.parametrize(("name", "value", "reason"), [
     ("AGGREGATOR_READ_TIMEOUT", "-5", "bad value -5.0; it must be more than 0 seconds"),
     ("AGGREGATOR_SEARCH_BACKEND", "solr", "bad value 'solr'; it must be one of tantivy, whoosh"),
@@ -344,3 +353,13 @@ def test_the_test_suites_own_variables_are_not_settings(
     assert cli(capsys, "init")[0] == 0
     assert cli(capsys, "members", "list")[0] == 0
 
+
+def test_reading_an_absent_store_creates_nothing(
+        env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    data = Path(env["AGGREGATOR_DATA_DIR"])
+    for args in (["members", "list"], ["sources", "list"], ["search", "--member", "x", "y"],
+                 ["harvest", "--all"]):
+        code, out, err = cli(capsys, *args)
+        assert (code, out) == (2, ""), args
+        assert "run `aggregator init`" in one_error(err), args
+        assert not data.exists(), args  # neither the folder nor an empty database

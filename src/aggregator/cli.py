@@ -49,8 +49,10 @@ class Context:
 
     def engine(self, *, require: bool = True) -> Engine:
         if self._engine is None:
-            from aggregator.store.db import make_engine, require_schema
+            from aggregator.store.db import make_engine, require_database, require_schema
 
+            if require:
+                require_database(self.settings)
             self._engine = make_engine(self.settings)
             if require:
                 require_schema(self._engine)

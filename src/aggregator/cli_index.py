@@ -109,8 +109,13 @@ def search(obj: Any, query: str, member: tuple[str, ...], type_: tuple[str, ...]
            page: int, per_page: int, as_json: bool) -> None:
     """Search the union catalogue: one hit per work, with the members holding it."""
     from aggregator.index.sync import open_index
+    from aggregator.store import catalog
 
     year_from, year_to = parse_years(year)
+    if member:  # an unknown slug would filter everything out: say so instead of "0 found"
+        with obj.session() as session:
+            for slug in member:
+                catalog.get_member(session, slug)
     filters = {k: v for k, v in (("member", member), ("type", type_), ("language", language),
                                  ("subject", subject)) if v}
     request = SearchQuery(text=query, filters=filters, year_from=year_from, year_to=year_to,

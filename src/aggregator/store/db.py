@@ -184,6 +184,22 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def require_database(settings: Settings) -> None:
+    """Refuse a SQLite store whose file does not exist, before anything opens (and so
+    creates) it: a command that reads the store must not leave an empty database behind.
+
+    Raises:
+        SchemaMissing: the file is absent.
+        ConfigError: the database URL cannot be parsed.
+    """
+    url = _parse_url(settings.resolved_database_url)
+    if (url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+            and not url.database.startswith("file:") and not Path(url.database).exists()):
+        raise SchemaMissing(f"there is no database at {url.database}: run `aggregator init` "
+                            "to create it (or set data_dir or database_url to the existing "
+                            "one)")
+
+
 def require_schema(engine: Engine) -> None:
     """Check that the schema exists and is at the newest revision.
 

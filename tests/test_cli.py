@@ -330,6 +330,15 @@ def test_searching_an_unknown_member_is_an_error_not_zero_hits(
     assert one_error(err) == "error: unknown member 'nosuch'"
 
 
+def test_a_bad_option_value_is_one_error_line_naming_the_allowed_values(
+        env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "search", "--sort", "bogus", "padi")
+    assert (code, out) == (2, "")
+    line = one_error(err)
+    assert "'bogus'" in line and "'relevance', 'newest', 'oldest', 'title'" in line
+    assert line.endswith("(see `aggregator search --help`)")
+
+
 @pytest.mark.parametrize(("name", "value", "reason"), [
     ("AGGREGATOR_READ_TIMEOUT", "-5", "bad value -5.0; it must be more than 0 seconds"),
     ("AGGREGATOR_SEARCH_BACKEND", "solr", "bad value 'solr'; it must be one of tantivy, whoosh"),

@@ -395,6 +395,10 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="aggregator", standalone_mode=False)
     except click.exceptions.Abort:
         fail("aborted", EXIT_FAILED)
+    except click.UsageError as exc:
+        # click's own report is three lines (usage, a hint, "Error: ..."): ours is one
+        command = exc.ctx.command_path if exc.ctx is not None else "aggregator"
+        fail(f"{exc.format_message().rstrip('.')} (see `{command} --help`)", exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -108,7 +108,10 @@ def test_a_loopback_url_in_hex_is_refused_at_once_as_the_library_says(
     monkeypatch.setenv("AGGREGATOR_ALLOW_NETWORKS", "")
     with pytest.raises(RefusedURL) as info:
         check_registered_url("http://0x7f000001/oai")
-    expected = f"error: {info.value}\n"
+    # the library's words, and on the command line the very setting that allows it
+    expected = (f"error: {info.value} (e.g. AGGREGATOR_ALLOW_NETWORKS=127.0.0.1/32, or "
+                f'allow_networks = ["127.0.0.1/32"] in the settings file)\n')
+    assert "allow_networks setting" in str(info.value)
     assert cli(capsys, "init")[0] == 0
     assert cli(capsys, "members", "add", "kota", "--name", "Perpustakaan Kota")[0] == 0
     with LocalServer() as server:  # what the URL would reach: it must hear nothing

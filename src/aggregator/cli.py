@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.config import Settings, load_settings
 from aggregator.console import ProgressLine, table
-from aggregator.errors import AggregatorError, FetchError, UserInputError
+from aggregator.errors import AggregatorError, FetchError, RefusedURL, UserInputError
 from aggregator.harvest.netguard import validate_url
 from aggregator.harvest.registration import check_registered_url
 
@@ -389,6 +389,21 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
+def _with_allow_example(exc: RefusedURL) -> str:
+    """A refusal by address, with the setting that would allow it spelt out for the
+    command line (the demo's own endpoints are on 127.0.0.1)."""
+    if exc.address is None:
+        return str(exc)
+    import ipaddress
+
+    try:
+        prefix = 32 if ipaddress.ip_address(exc.address).version == 4 else 128
+    except ValueError:
+        return str(exc)
+    return (f"{exc} (e.g. AGGREGATOR_ALLOW_NETWORKS={exc.address}/{prefix}, or "
+            f"allow_networks = [\"{exc.address}/{prefix}\"] in the settings file)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: one-line errors, never a traceback."""
     try:
@@ -404,6 +419,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except FetchError as exc:
         fail(str(exc), EXIT_FAILED)
+    except RefusedURL as exc:
+        fail(_with_allow_example(exc))
     except (AggregatorError, UserInputError) as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:

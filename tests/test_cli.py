@@ -375,3 +375,46 @@ def test_reading_an_absent_store_creates_nothing(
         assert (code, out) == (2, ""), args
         assert "run `aggregator init`" in one_error(err), args
         assert not data.exists(), args  # neither the folder nor an empty database
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run the CLI with its stderr on a pseudo-terminal; return (exit code, stderr)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "aggregator", *args],
+                              stdout=subprocess.DEVNULL, stderr=follower,
+                              env={**os.environ, **env}, timeout=60)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    return done.returncode, b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_a_dead_host_is_one_error_line_on_a_terminal(env: dict[str, str]) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/oai"
+    quick = {**env, "AGGREGATOR_BACKOFF_BASE": "0.01", "AGGREGATOR_MAX_RETRIES": "3"}
+    code, err = on_a_terminal(quick, "check", url)
+    assert code == 1
+    assert one_error(err).startswith("error: cannot connect to host: 127.0.0.1")
+    code, err = on_a_terminal(quick, "-v", "check", url)  # the retries are logged, shown on -v
+    assert code == 1 and "WARNING" in err and "retry 1 of" in err
+    # a log going to a file or a journal keeps the warnings
+    piped = process(quick, "check", url)
+    assert piped.returncode == 1 and "WARNING" in piped.stderr

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aggregator.config import Settings, load_settings
-from aggregator.console import ProgressLine, table
+from aggregator.console import ProgressLine, console_log_level, table
 from aggregator.errors import AggregatorError, FetchError, RefusedURL, UserInputError
 from aggregator.harvest.netguard import validate_url
 from aggregator.harvest.registration import check_registered_url
@@ -42,7 +42,7 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_file)
-            level = "DEBUG" if self.verbose > 1 else self._settings.log_level.upper()
+            level = console_log_level(self._settings.log_level, self.verbose)
             logging.basicConfig(level=getattr(logging, level),
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return self._settings
@@ -79,7 +79,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="TOML settings file (default: $AGGREGATOR_CONFIG).")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True,
+              help="Log output: -v adds INFO lines (and the warnings a terminal hides), "
+                   "-vv debug.")
 @click.version_option(package_name="aggregator")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:

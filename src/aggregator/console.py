@@ -1,4 +1,5 @@
-"""Terminal output for the CLI: the harvest progress line and plain tables."""
+"""Terminal output for the CLI: the log level of the console, the harvest progress line
+and plain tables."""
 
 from __future__ import annotations
 
@@ -6,6 +7,30 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
+
+
+def console_log_level(setting: str, verbose: int, stream: TextIO | None = None) -> str:
+    """The level of the log lines the CLI prints on stderr.
+
+    ``-v`` shows INFO, ``-vv`` DEBUG. Otherwise the ``log_level`` setting, except that on
+    a terminal the default (WARNING) becomes ERROR: a person at a terminal reads the
+    command's own result or ``error:`` line, which already says what the warnings would
+    (retries of a dead host, each with its delay); logs going to a file or a service
+    journal keep them.
+
+    Args:
+        setting: the ``log_level`` setting.
+        verbose: how many ``-v`` were given.
+        stream: where the log goes (stderr by default).
+    """
+    if verbose > 1:
+        return "DEBUG"
+    if verbose == 1:
+        return "DEBUG" if setting.upper() == "DEBUG" else "INFO"
+    level = setting.upper()
+    if level == "WARNING" and (stream or sys.stderr).isatty():
+        return "ERROR"
+    return level
 
 
 class ProgressLine:

@@ -655,3 +655,51 @@ def test_search_and_record_pages_on_each_store(engine: Engine, settings: Setting
                                                                  "Perpustakaan B"]
     finally:
         app.extensions["aggregator"].index.close()
+
+
+@pytest.mark.parametrize(("header", "lang"), [
+    ("en-US,en;q=0.9", "en"), ("en-GB", "en"), ("id-ID,id;q=0.9,en;q=0.8", "id"),
+    ("en;q=0.5,id;q=0.9", "id"), ("fr-FR,fr;q=0.9", "id"), ("", "id"),
+    ("fr;q=0.9,en;q=0.4", "en"),
+])
+def test_a_first_visit_follows_the_browsers_languages(site: Site, header: str,
+                                                      lang: str) -> None:
+    client = site.client()
+    response = client.get("/members", headers={"Accept-Language": header} if header else {})
+    assert response.headers["Content-Language"] == lang
+    assert "Accept-Language" in response.headers["Vary"]
+    assert "Set-Cookie" not in response.headers  # nothing chosen yet, nothing remembered
+    assert one(html(response), "/html").get("lang") == lang
+
+
+def test_a_chosen_language_beats_the_browsers(site: Site) -> None:
+    client = site.client()
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    assert client.get("/?lang=id", headers=english).headers["Content-Language"] == "id"
+    assert client.get("/members", headers=english).headers["Content-Language"] == "id"
+
+
+def test_the_network_description_in_each_language(site: Site) -> None:
+    english = "A network of village and campus libraries."
+    app = create_app(replace(site.settings, network_description=DEMO_DESCRIPTION,
+                             network_description_en=english), engine=site.engine)
+    try:
+        client = app.test_client()
+        for path in ("/", "/about"):
+            id_doc = html(client.get(path + "?lang=id"))
+            assert DEMO_DESCRIPTION in text_of(one(id_doc, "//main"))
+            assert one(id_doc, "//meta[@name='description']").get("content") == DEMO_DESCRIPTION
+            en_doc = html(client.get(path + "?lang=en"))
+            assert english in text_of(one(en_doc, "//main"))
+            assert DEMO_DESCRIPTION not in text_of(one(en_doc, "//main"))
+            assert one(en_doc, "//meta[@name='description']").get("content") == english
+    finally:
+        app.extensions["aggregator"].index.close()
+    # without an English text, English pages keep the one description there is
+    app = create_app(replace(site.settings, network_description=DEMO_DESCRIPTION,
+                             network_description_en=""), engine=site.engine)
+    try:
+        en_doc = html(app.test_client().get("/?lang=en"))
+        assert DEMO_DESCRIPTION in text_of(one(en_doc, "//main"))
+    finally:
+        app.extensions["aggregator"].index.close()

@@ -28,6 +28,9 @@ LOOPBACK = "127.0.0.0/8"
 DEMO_NAME = "Jaringan Perpustakaan Nusantara (contoh)"
 DEMO_DESCRIPTION = ("Contoh jaringan lima perpustakaan: katalog SLiMS, repositori EPrints dan "
                     "DSpace, dan dua jurnal OJS, dipanen dan dicari bersama.")
+DEMO_DESCRIPTION_EN = ("A sample network of five libraries: a SLiMS catalogue, EPrints and "
+                       "DSpace repositories and two OJS journals, harvested and searched "
+                       "together.")
 
 
 def prepare_folder(data_dir: Path) -> None:
@@ -54,7 +57,10 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
     return replace(settings, data_dir=str(data_dir), database_url="", allow_networks=networks,
                    request_delay=0.0,
                    network_name=settings.network_name if named else DEMO_NAME,
-                   network_description=settings.network_description or DEMO_DESCRIPTION)
+                   network_description=settings.network_description or DEMO_DESCRIPTION,
+                   network_description_en=(settings.network_description_en
+                                           or ("" if settings.network_description
+                                               else DEMO_DESCRIPTION_EN)))
 
 
 def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],

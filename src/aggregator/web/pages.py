@@ -11,7 +11,7 @@ from aggregator.errors import SearchError
 from aggregator.index.model import SearchQuery
 from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart
-from aggregator.web.i18n import type_name
+from aggregator.web.i18n import network_description, type_name
 from aggregator.web.limits import search_limit
 from aggregator.web.params import (
     DEFAULT_PER_PAGE,
@@ -38,7 +38,7 @@ def member_names() -> dict[str, str]:
 def _globals() -> dict[str, object]:
     settings = portal().settings
     return {"network_name": settings.network_name,
-            "network_description": settings.network_description,
+            "network_description": network_description(settings),
             "contact_email": settings.contact_email, "member_name": _member_name}
 
 

@@ -16,11 +16,18 @@ from lxml import etree
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from aggregator.config import Settings
+from aggregator.config import Settings, load_settings
 from aggregator.demo.oaiserver import Repository, SampleRecord
-from aggregator.demo.run import DEMO_DESCRIPTION, DEMO_NAME
+from aggregator.demo.run import (
+    DEMO_DESCRIPTION,
+    DEMO_DESCRIPTION_EN,
+    DEMO_NAME,
+    demo_settings,
+    run_demo,
+)
+from aggregator.store.db import make_engine
 from aggregator.store.models import Member, Record, Source
-from aggregator.web import create_app
+from aggregator.web import create_app, directory
 from aggregator.web.charts import year_histogram
 from aggregator.web.translations import INDONESIAN
 from portal import (
@@ -813,3 +820,40 @@ def test_a_long_span_of_years_is_drawn_in_wider_bars() -> None:
     assert max(b.height for b in histogram.bars) == histogram.height
     assert [b.year for b in histogram.bars if b.count][1] == "1950..1954"
     assert year_histogram([("n.d.", 3)]) is None
+
+
+def test_the_demos_home_page_shows_real_looking_new_records(tmp_path: Path) -> None:
+    """`aggregator demo` harvests, lets two librarians catalogue and edit, harvests again:
+    the home page's "recently added" shows those works and works of other members, never
+    a placeholder."""
+    data_dir = tmp_path / "demo"
+    settings = demo_settings(load_settings(environ={}, search_rate_limit=0), data_dir)
+    assert run_demo(settings, data_dir, echo=lambda line: None, port=None) == 0
+    engine = make_engine(settings)
+    app = create_app(settings, engine=engine)
+    try:
+        doc = html(app.test_client().get("/"))
+        items = doc.xpath(f"//ul[{cls('recent')}]/li")
+        assert len(items) == 8
+        titles = [text_of(one(li, "a")) for li in items]
+        assert titles[:2] == [
+            "Pengaruh pupuk hayati terhadap pertumbuhan dan hasil padi ladang di Kabupaten "
+            "Sanggau", "Budidaya ikan lele di kolam terpal untuk pemula"]
+        body = " ".join(text_of(li) for li in items)
+        for placeholder in ("Koleksi baru", "New acquisition", "Pustakawan", "Demo"):
+            assert placeholder not in body
+        members = {slug: name for slug, name in directory.member_names(engine).items()}
+        shown = [name for name in members.values() if name in body]
+        assert len(shown) >= 4  # the list shows the network, not one member's upload
+        english = html(app.test_client().get("/?lang=en"))
+        assert DEMO_DESCRIPTION_EN in text_of(one(english, "//main"))
+        with Session(engine) as session:  # numbered the way the member's software does
+            newest = session.scalars(select(Record.identifier).order_by(Record.id.desc())
+                                     .limit(2)).all()
+            slims = [int(i.rsplit("/", 1)[1]) for i in session.scalars(
+                select(Record.identifier).where(Record.identifier.like("oai:slims/%")))]
+        assert f"oai:slims/{max(slims)}" in newest
+        assert not any(i.endswith("-baru") for i in newest)
+    finally:
+        app.extensions["aggregator"].index.close()
+        engine.dispose()

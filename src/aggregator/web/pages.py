@@ -28,6 +28,7 @@ from aggregator.web.state import portal
 
 bp = Blueprint("pages", __name__)
 RECENT = 8
+RECENT_PER_MEMBER = 2  # the home page shows the network, not one member's latest upload
 YEARS_CHARTED = 30
 
 
@@ -54,7 +55,8 @@ def home() -> str:
     state = portal()
     return render_template(
         "home.html", totals=state.cached("totals", lambda: queries.totals(state.engine)),
-        recent=queries.recent_records(state.engine, RECENT),
+        recent=state.cached("recent", lambda: queries.recent_records(
+            state.engine, RECENT, per_member=RECENT_PER_MEMBER)),
         members=state.cached("member_cards", lambda: directory.member_cards(state.engine)))
 
 

@@ -857,3 +857,23 @@ def test_the_demos_home_page_shows_real_looking_new_records(tmp_path: Path) -> N
     finally:
         app.extensions["aggregator"].index.close()
         engine.dispose()
+
+
+def test_english_pages_show_no_indonesian_message(site: Site) -> None:
+    """Every text of the portal's own (not harvested) is in English with ``?lang=en``."""
+    indonesian = {text.strip() for english, text in INDONESIAN.items()
+                  if text != english and len(text) > 3}
+    record = site.record_id(*next(iter(DUPLICATE_COPIES.items())))
+    paths = ["/", "/search", "/search?q=desa&year_from=2010&year_to=2020",
+             "/search/facets/subject", "/search/facets/year", "/members", "/members/ipk",
+             "/about", f"/records/{record}", "/search?q=zzzqqqxx", "/no-such-page"]
+    for path in paths:
+        response = site.client().get(path + ("&" if "?" in path else "?") + "lang=en")
+        doc = html(response)
+        assert one(doc, "/html").get("lang") == "en"
+        shown = {" ".join(t.split()) for t in doc.xpath("//body//text()") if t.strip()}
+        shown |= {" ".join(v.split()) for v in doc.xpath("//@aria-label | //@placeholder"
+                                                          " | //@title | //@alt")}
+        leaked = {t for t in shown for text in indonesian
+                  if t == text or (len(text) > 12 and text in t)}
+        assert not leaked, (path, leaked)

@@ -130,7 +130,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[Watched]:
     """A fresh desktop page (own cookies) recording dialogs and console errors."""
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(locale="id-ID", viewport=DESKTOP)
     try:
         yield watch(context)
     finally:
@@ -246,6 +246,22 @@ def test_language_switch_is_remembered(portal: Portal, watched: Watched) -> None
     assert page.locator("#lang-en").count() == 1
 
 
+def test_an_english_browser_gets_english_first(portal: Portal, browser: Browser) -> None:
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(portal.url + "search?q=pendidikan")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert "works found" in page.locator("#results-heading").inner_text()
+        page.locator("#lang-id").click()  # a choice beats the browser's languages
+        page.wait_for_load_state()
+        page.goto(portal.url + "members")
+        assert page.locator("html").get_attribute("lang") == "id"
+    finally:
+        context.close()
+
+
 def test_skip_link_is_first_and_moves_focus_to_main(portal: Portal, watched: Watched) -> None:
     page = watched.page
     page.goto(portal.url)
@@ -266,19 +282,74 @@ def _record_path(page: Page, base: str) -> str:
 
 
 def test_phone_width_has_no_horizontal_scroll(portal: Portal, browser: Browser) -> None:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
+    context = browser.new_context(locale="id-ID", viewport=PHONE, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
         record = _record_path(page, portal.url)
         wide = {}
-        for path in ("", "search?q=pendidikan", record, "members"):
+        for path in ("", "search?q=pendidikan", record, "members", "search/facets/subject",
+                     "search?year_from=2010&year_to=2015"):
             page.goto(portal.url + path)
             width = page.evaluate("() => document.scrollingElement.scrollWidth")
             if width > PHONE["width"] + 1:
                 wide[path or "/"] = width
         assert not wide, f"pages wider than {PHONE['width']}px: {wide}"
+        # the filters are one tap from the top of the results, however long the list
+        page.goto(portal.url + "search?per_page=100")
+        top = "(s) => document.querySelector(s).getBoundingClientRect().top + window.scrollY"
+        heading = page.evaluate(top, "#results-heading")
+        facets = page.evaluate(top, "#filters")
+        assert facets - heading > 3 * PHONE["height"]  # without the link: many screens down
+        jump = page.get_by_role("link", name=re.compile(r"^Filter"))
+        box = jump.bounding_box()
+        assert box is not None and 0 < box["y"] - heading < 120  # right under the heading
+        assert box["y"] + box["height"] < PHONE["height"]  # on the first screen
+        jump.tap()
+        page.wait_for_function("() => location.hash === '#filters'")
+        landed = page.evaluate("() => document.querySelector('#filters')"
+                               ".getBoundingClientRect().top")
+        assert -2 <= landed <= 2, landed
+        assert page.locator("#year-from").is_visible()
+        page.get_by_role("link", name=re.compile("Kembali ke hasil")).tap()
+        page.wait_for_function("() => location.hash === '#results-heading'")
+        assert abs(page.evaluate("() => document.querySelector('#results-heading')"
+                                 ".getBoundingClientRect().top")) <= 2
+    finally:
+        context.close()
+
+
+def test_year_range_and_full_facet_lists_work_without_javascript(portal: Portal,
+                                                                 browser: Browser) -> None:
+    context = browser.new_context(locale="id-ID", viewport=DESKTOP,
+                                  java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(portal.url + "search?q=desa")
+        before = _total(page)
+        page.fill("#year-from", "2010")
+        page.fill("#year-to", "2015")
+        page.get_by_role("button", name="Terapkan").click()
+        page.wait_for_load_state()
+        assert "q=desa" in page.url and "year_from=2010" in page.url
+        assert page.locator("section.selected a.chip").inner_text().startswith(
+            "Tahun: 2010..2015")
+        assert 0 < _total(page) < before
+        bar = page.locator("figure.histogram svg a").first
+        label = bar.get_attribute("aria-label") or ""
+        assert re.fullmatch(r"20(1[0-5]): \d+ karya", label), label
+        page.goto(portal.url + "search?q=desa")
+        page.locator("section.facet", has_text="Subjek").get_by_role(
+            "link", name=re.compile("Tampilkan semua")).click()
+        page.wait_for_load_state()
+        assert "/search/facets/subject" in page.url
+        rarest = page.locator("ol.facet-list li a").last
+        count = int(re.sub(r"\D", "", rarest.locator(".count").inner_text()))
+        rarest.click()
+        page.wait_for_load_state()
+        assert _total(page) == count
     finally:
         context.close()
 
@@ -328,7 +399,7 @@ def test_screenshots(portal: Portal, browser: Browser,
         print(f"\nbrowser screenshots: {portal.artifacts}")
     saved = []
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        context = browser.new_context(viewport=viewport)
+        context = browser.new_context(locale="id-ID", viewport=viewport)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         try:
@@ -347,7 +418,8 @@ def test_screenshots(portal: Portal, browser: Browser,
 
 ACCESSIBILITY_PAGES = ("/", "/search?q=pendidikan", "/search?q=pendidikan&lang=en",
                        "/search?q=zzzzqqq", "/members", "/members/ipk", "/about",
-                       "/no-such-page")
+                       "/no-such-page", "/search/facets/subject?q=desa",
+                       "/search?year_from=2010&year_to=2015&lang=en")
 
 
 def test_pages_pass_the_axe_accessibility_rules(portal: Portal, watched: Watched) -> None:

@@ -115,7 +115,7 @@ def test_a_library_joins_and_its_manager_sees_the_harvest(site: Site, browser: B
     shots = []
 
     # -- the library applies -----------------------------------------------------------
-    applicant = browser.new_context(viewport=DESKTOP)
+    applicant = browser.new_context(locale="id-ID", viewport=DESKTOP)
     seen = watch(applicant)
     page = seen.page
     page.goto(site.url + "/")
@@ -146,7 +146,7 @@ def test_a_library_joins_and_its_manager_sees_the_harvest(site: Site, browser: B
     applicant.close()
 
     # -- the coordinator approves ------------------------------------------------------
-    office = browser.new_context(viewport=DESKTOP)
+    office = browser.new_context(locale="id-ID", viewport=DESKTOP)
     page = watch(office).page
     sign_in(page, site, COORDINATOR)
     page.get_by_role("link", name="1 permohonan bergabung menunggu").click()
@@ -183,7 +183,7 @@ def test_a_library_joins_and_its_manager_sees_the_harvest(site: Site, browser: B
     office.close()
 
     # -- the library's manager looks at the first harvest --------------------------------
-    library = browser.new_context(viewport=DESKTOP)
+    library = browser.new_context(locale="id-ID", viewport=DESKTOP)
     page = watch(library).page
     sign_in(page, site, CONTACT)
     page.get_by_role("link", name=site.working).click()
@@ -210,7 +210,7 @@ def _shot(page: Page, site: Site, name: str) -> Path:
 
 
 def test_the_sign_in_page_passes_axe(site: Site, browser: Browser) -> None:
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(locale="id-ID", viewport=DESKTOP)
     try:
         page = watch(context).page
         page.goto(site.url + "/login?lang=en")

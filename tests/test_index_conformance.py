@@ -392,6 +392,17 @@ def test_facet_limit_keeps_the_most_frequent(backend: SearchBackend) -> None:
     assert len(result.facets["year"]) == 2
 
 
+def test_each_facet_can_have_its_own_limit(backend: SearchBackend) -> None:
+    expected = _expected_facets(CORPUS)
+    result = backend.search(SearchQuery(facets=("member", "year", "subject"), facet_limit=2,
+                                        facet_limits={"year": 1000, "subject": 3}))
+    assert dict(result.facets["year"]) == expected["year"]  # every year, counted exactly
+    assert len(expected["year"]) > 3
+    assert len(result.facets["member"]) == 2 and len(result.facets["subject"]) == 3
+    top = sorted(expected["subject"].values(), reverse=True)[:3]
+    assert [c for _, c in result.facets["subject"]] == top
+
+
 def test_filters_and_across_or_within(backend: SearchBackend) -> None:
     one = backend.search(SearchQuery(filters={"member": ("ui",), "type": ("Book",)},
                                      per_page=100, facet_limit=100))

@@ -16,11 +16,19 @@ from lxml import etree
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from aggregator.config import Settings
+from aggregator.config import Settings, load_settings
 from aggregator.demo.oaiserver import Repository, SampleRecord
-from aggregator.demo.run import DEMO_DESCRIPTION, DEMO_NAME
+from aggregator.demo.run import (
+    DEMO_DESCRIPTION,
+    DEMO_DESCRIPTION_EN,
+    DEMO_NAME,
+    demo_settings,
+    run_demo,
+)
+from aggregator.store.db import make_engine
 from aggregator.store.models import Member, Record, Source
-from aggregator.web import create_app
+from aggregator.web import create_app, directory
+from aggregator.web.charts import year_histogram
 from aggregator.web.translations import INDONESIAN
 from portal import (
     DUPLICATE_COPIES,
@@ -179,11 +187,27 @@ def test_facet_links_add_a_filter_and_chips_remove_it(site: Site) -> None:
     assert len(both.xpath(f"//a[{cls('chip')}]")) == 2
 
 
-def test_year_facet_filters_and_its_chip_removes_it(site: Site) -> None:
+def year_bars(doc: etree._Element) -> dict[str, tuple[str, int]]:
+    """The year histogram's bars: label → (href, count), from each bar's link."""
+    section = one(doc, f"//aside[{cls('facets')}]/section[h2='Tahun']")
+    out = {}
+    for link in section.xpath(".//*[local-name()='svg']/*[local-name()='a']"):
+        label, count = link.get("aria-label").split(": ")
+        out[label] = (link.get("href"), int(count.removesuffix(" karya").replace(".", "")))
+    return out
+
+
+def test_year_histogram_has_a_bar_per_year_and_each_filters(site: Site) -> None:
     doc = get(site, "/search")
-    years = facet_links(doc, "Tahun")
-    year, (href, count) = next(iter(years.items()))  # newest first
-    assert list(years) == sorted(years, reverse=True)
+    bars = year_bars(doc)
+    years = get_year_counts(site)  # every year of the catalogue, from its own page
+    assert 20 < len(years) <= 40  # more than the old facet showed, one bar a year
+    assert {label: count for label, (_, count) in bars.items()} == years
+    assert list(bars) == sorted(bars)  # oldest on the left
+    svg = one(doc, "//*[local-name()='svg'][@role='group']")
+    first, last = min(bars), max(bars)
+    assert svg.get("aria-label") == f"Karya per tahun, {first} sampai {last}"
+    year, (href, count) = max(bars.items(), key=lambda item: item[1][1])
     filtered = get(site, follow(href))
     assert found(filtered) == count
     api = site.client().get(f"/api/search?year={year}&per_page=100").json
@@ -191,6 +215,87 @@ def test_year_facet_filters_and_its_chip_removes_it(site: Site) -> None:
     chip = one(filtered, f"//a[{cls('chip')}]")
     assert text_of(chip) == f"Tahun: {year} ×"
     assert found(get(site, follow(chip.get("href")))) == found(doc)
+
+
+def get_year_counts(site: Site) -> dict[str, int]:
+    """Works per year, from the facet's own full list."""
+    doc = get(site, "/search/facets/year")
+    out = {}
+    for link in doc.xpath(f"//ol[{cls('facet-list')}]/li/a"):
+        out[(link.text or "").strip()] = int(text_of(one(link, "span")).replace(".", ""))
+    return out
+
+
+def test_year_range_box_filters_without_javascript(site: Site) -> None:
+    doc = get(site, "/search?q=desa&language=id")
+    form = one(doc, f"//form[{cls('year-range')}]")
+    assert form.get("action") == "/search" and form.get("method") == "get"
+    hidden = {(i.get("name"), i.get("value")) for i in form.xpath(".//input[@type='hidden']")}
+    assert hidden == {("q", "desa"), ("language", "id")}
+    for name in ("year_from", "year_to"):
+        field = one(form, f".//input[@name='{name}']")
+        assert one(form, f".//label[@for='{field.get('id')}']") is not None
+    years = get_year_counts(site)
+    in_range = sum(c for y, c in years.items() if 2010 <= int(y) <= 2015)
+    assert 0 < in_range < sum(years.values())
+    boxed = get(site, "/search?year_from=2015&year_to=2010")  # backwards is read as meant
+    assert found(boxed) == in_range
+    assert text_of(one(boxed, f"//a[{cls('chip')}]")) == "Tahun: 2010..2015 ×"
+    form = one(boxed, f"//form[{cls('year-range')}]")
+    assert one(form, ".//input[@name='year_from']").get("value") == "2010"
+    assert one(form, ".//input[@name='year_to']").get("value") == "2015"
+    assert not form.xpath(".//input[@type='hidden'][@name='year']")  # the box replaces it
+    since = get(site, "/search?year_from=2015&year_to=")
+    assert found(since) == sum(c for y, c in years.items() if int(y) >= 2015)
+    narrowed = get(site, "/search?q=desa&language=id&year_from=2010&year_to=2015")
+    assert found(narrowed) == site.client().get(
+        "/api/search?q=desa&language=id&year=2010..2015").json["total"]
+    bad = get(site, "/search?year_from=abc")
+    assert found(bad) == found(get(site, "/search")) and bad.xpath(f"//p[{cls('notice')}]")
+
+
+def test_every_facet_value_is_reachable_from_show_all(site: Site) -> None:
+    doc = get(site, "/search")
+    subjects = facet_links(doc, "Subjek")
+    assert len(subjects) == 10
+    section = one(doc, f"//aside[{cls('facets')}]/section[h2='Subjek']")
+    more = one(section, f".//p[{cls('more')}]/a")
+    assert text_of(more) == "Tampilkan semua: Subjek"
+    listing = get(site, more.get("href"))
+    links = listing.xpath(f"//ol[{cls('facet-list')}]/li/a")
+    listed = {(link.text or "").strip(): link.get("href") for link in links}
+    assert len(listed) > 10 and set(subjects) <= set(listed)
+    counts = [int(text_of(one(a, "span")).replace(".", "")) for a in links]
+    assert counts == sorted(counts, reverse=True)
+    rarest = (links[-1].text or "").strip()
+    narrowed = get(site, listed[rarest])
+    assert found(narrowed) == counts[-1]
+    assert text_of(one(narrowed, f"//a[{cls('chip')}]")) == f"Subjek: {rarest} ×"
+    # members: five, so no "show all"
+    members = one(doc, f"//aside[{cls('facets')}]/section[h2='Anggota']")
+    assert not members.xpath(f".//p[{cls('more')}]")
+
+
+def test_a_facets_full_list_keeps_the_search_and_pages(site: Site,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = get(site, "/search/facets/subject?q=desa&type=Thesis")
+    back = one(doc, "//main//p/a")
+    assert back.get("href") == "/search?q=desa&type=Thesis"
+    first = doc.xpath(f"//ol[{cls('facet-list')}]/li/a/@href")[0]
+    assert parse_qs(urlsplit(first).query)["q"] == ["desa"]
+    assert parse_qs(urlsplit(first).query)["type"] == ["Thesis"]
+    everything = [(a.text or "").strip() for a in
+                  get(site, "/search/facets/subject").xpath(f"//ol[{cls('facet-list')}]/li/a")]
+    monkeypatch.setattr("aggregator.web.facets.LISTED", 40)
+    seen: list[str] = []
+    url: str | None = "/search/facets/subject"
+    while url:
+        page = get(site, url)
+        seen += [(a.text or "").strip() for a in page.xpath(f"//ol[{cls('facet-list')}]/li/a")]
+        nxt = page.xpath("//nav[@class='pager']/a[@rel='next']/@href")
+        url = "/search/facets/subject" + nxt[0] if nxt else None
+    assert seen == everything and len(seen) > 80
+    assert get(site, "/search/facets/nonsense", status=404) is not None
 
 
 def test_sort_newest_orders_by_year_descending(site: Site) -> None:
@@ -460,7 +565,7 @@ def test_bad_search_parameters_never_fail(site: Site, query: str, ignored: list[
     if ignored:
         assert "diabaikan: " + ", ".join(ignored) in text_of(notice[0])
     assert doc.xpath("//h1[@id='results-heading']")
-    value = one(doc, "//input[@name='q']").get("value")
+    value = one(doc, "//form[@role='search']//input[@name='q']").get("value")
     assert len(value) <= 200 and "\x00" not in value
 
 
@@ -655,3 +760,120 @@ def test_search_and_record_pages_on_each_store(engine: Engine, settings: Setting
                                                                  "Perpustakaan B"]
     finally:
         app.extensions["aggregator"].index.close()
+
+
+@pytest.mark.parametrize(("header", "lang"), [
+    ("en-US,en;q=0.9", "en"), ("en-GB", "en"), ("id-ID,id;q=0.9,en;q=0.8", "id"),
+    ("en;q=0.5,id;q=0.9", "id"), ("fr-FR,fr;q=0.9", "id"), ("", "id"),
+    ("fr;q=0.9,en;q=0.4", "en"),
+])
+def test_a_first_visit_follows_the_browsers_languages(site: Site, header: str,
+                                                      lang: str) -> None:
+    client = site.client()
+    response = client.get("/members", headers={"Accept-Language": header} if header else {})
+    assert response.headers["Content-Language"] == lang
+    assert "Accept-Language" in response.headers["Vary"]
+    assert "Set-Cookie" not in response.headers  # nothing chosen yet, nothing remembered
+    assert one(html(response), "/html").get("lang") == lang
+
+
+def test_a_chosen_language_beats_the_browsers(site: Site) -> None:
+    client = site.client()
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    assert client.get("/?lang=id", headers=english).headers["Content-Language"] == "id"
+    assert client.get("/members", headers=english).headers["Content-Language"] == "id"
+
+
+def test_the_network_description_in_each_language(site: Site) -> None:
+    english = "A network of village and campus libraries."
+    app = create_app(replace(site.settings, network_description=DEMO_DESCRIPTION,
+                             network_description_en=english), engine=site.engine)
+    try:
+        client = app.test_client()
+        for path in ("/", "/about"):
+            id_doc = html(client.get(path + "?lang=id"))
+            assert DEMO_DESCRIPTION in text_of(one(id_doc, "//main"))
+            assert one(id_doc, "//meta[@name='description']").get("content") == DEMO_DESCRIPTION
+            en_doc = html(client.get(path + "?lang=en"))
+            assert english in text_of(one(en_doc, "//main"))
+            assert DEMO_DESCRIPTION not in text_of(one(en_doc, "//main"))
+            assert one(en_doc, "//meta[@name='description']").get("content") == english
+    finally:
+        app.extensions["aggregator"].index.close()
+    # without an English text, English pages keep the one description there is
+    app = create_app(replace(site.settings, network_description=DEMO_DESCRIPTION,
+                             network_description_en=""), engine=site.engine)
+    try:
+        en_doc = html(app.test_client().get("/?lang=en"))
+        assert DEMO_DESCRIPTION in text_of(one(en_doc, "//main"))
+    finally:
+        app.extensions["aggregator"].index.close()
+
+
+def test_a_long_span_of_years_is_drawn_in_wider_bars() -> None:
+    histogram = year_histogram([("1905", 1), ("1950", 4), ("1951", 2), ("2024", 8),
+                                ("n.d.", 3)])
+    assert histogram is not None and histogram.first == 1905 and histogram.last == 2024
+    assert len(histogram.bars) <= 40
+    spans = {(b.start, b.end): b.count for b in histogram.bars if b.count}
+    assert spans == {(1905, 1909): 1, (1950, 1954): 6, (2020, 2024): 8}  # 5-year bars
+    assert max(b.height for b in histogram.bars) == histogram.height
+    assert [b.year for b in histogram.bars if b.count][1] == "1950..1954"
+    assert year_histogram([("n.d.", 3)]) is None
+
+
+def test_the_demos_home_page_shows_real_looking_new_records(tmp_path: Path) -> None:
+    """`aggregator demo` harvests, lets two librarians catalogue and edit, harvests again:
+    the home page's "recently added" shows those works and works of other members, never
+    a placeholder."""
+    data_dir = tmp_path / "demo"
+    settings = demo_settings(load_settings(environ={}, search_rate_limit=0), data_dir)
+    assert run_demo(settings, data_dir, echo=lambda line: None, port=None) == 0
+    engine = make_engine(settings)
+    app = create_app(settings, engine=engine)
+    try:
+        doc = html(app.test_client().get("/"))
+        items = doc.xpath(f"//ul[{cls('recent')}]/li")
+        assert len(items) == 8
+        titles = [text_of(one(li, "a")) for li in items]
+        assert titles[:2] == [
+            "Pengaruh pupuk hayati terhadap pertumbuhan dan hasil padi ladang di Kabupaten "
+            "Sanggau", "Budidaya ikan lele di kolam terpal untuk pemula"]
+        body = " ".join(text_of(li) for li in items)
+        for placeholder in ("Koleksi baru", "New acquisition", "Pustakawan", "Demo"):
+            assert placeholder not in body
+        members = {slug: name for slug, name in directory.member_names(engine).items()}
+        shown = [name for name in members.values() if name in body]
+        assert len(shown) >= 4  # the list shows the network, not one member's upload
+        english = html(app.test_client().get("/?lang=en"))
+        assert DEMO_DESCRIPTION_EN in text_of(one(english, "//main"))
+        with Session(engine) as session:  # numbered the way the member's software does
+            newest = session.scalars(select(Record.identifier).order_by(Record.id.desc())
+                                     .limit(2)).all()
+            slims = [int(i.rsplit("/", 1)[1]) for i in session.scalars(
+                select(Record.identifier).where(Record.identifier.like("oai:slims/%")))]
+        assert f"oai:slims/{max(slims)}" in newest
+        assert not any(i.endswith("-baru") for i in newest)
+    finally:
+        app.extensions["aggregator"].index.close()
+        engine.dispose()
+
+
+def test_english_pages_show_no_indonesian_message(site: Site) -> None:
+    """Every text of the portal's own (not harvested) is in English with ``?lang=en``."""
+    indonesian = {text.strip() for english, text in INDONESIAN.items()
+                  if text != english and len(text) > 3}
+    record = site.record_id(*next(iter(DUPLICATE_COPIES.items())))
+    paths = ["/", "/search", "/search?q=desa&year_from=2010&year_to=2020",
+             "/search/facets/subject", "/search/facets/year", "/members", "/members/ipk",
+             "/about", f"/records/{record}", "/search?q=zzzqqqxx", "/no-such-page"]
+    for path in paths:
+        response = site.client().get(path + ("&" if "?" in path else "?") + "lang=en")
+        doc = html(response)
+        assert one(doc, "/html").get("lang") == "en"
+        shown = {" ".join(t.split()) for t in doc.xpath("//body//text()") if t.strip()}
+        shown |= {" ".join(v.split()) for v in doc.xpath("//@aria-label | //@placeholder"
+                                                          " | //@title | //@alt")}
+        leaked = {t for t in shown for text in indonesian
+                  if t == text or (len(text) > 12 and text in t)}
+        assert not leaked, (path, leaked)

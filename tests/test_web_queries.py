@@ -332,6 +332,26 @@ def test_recent_records_newest_first(engine: Engine) -> None:
     assert len(queries.recent_records(engine, limit=10**9)) == 3
 
 
+def test_recent_records_spread_across_members(engine: Engine) -> None:
+    add_member(engine, "big", "Big Library")
+    add_member(engine, "small", "Small Library")
+    small = harvest(engine, add_source(engine, "small", "https://small.example/oai"),
+                    [live(f"s{i}", f"Kecil {i}") for i in range(3)])
+    big = harvest(engine, add_source(engine, "big", "https://big.example/oai"),
+                  [live(f"b{i}", f"Besar {i}") for i in range(20)])
+    newest_big = sorted(big.values(), reverse=True)
+    plain = queries.recent_records(engine, limit=6)
+    assert [r.record_id for r in plain] == newest_big[:6]  # one upload fills the list
+    spread = queries.recent_records(engine, limit=6, per_member=2)
+    slugs = [r.member_slug for r in spread]
+    assert len(spread) == 6 and slugs.count("small") == 2
+    assert [r.record_id for r in spread] == sorted((r.record_id for r in spread), reverse=True)
+    assert {r.record_id for r in spread} == {*newest_big[:4], *sorted(small.values())[1:]}
+    assert spread[0].title == "Besar 19" and spread[0].member_name == "Big Library"
+    # fewer members than slots: the list is still filled, newest first
+    assert len(queries.recent_records(engine, limit=10, per_member=1)) == 10
+
+
 def test_stored_fields_win_over_the_xml(engine: Engine) -> None:
     add_member(engine, "one", "Library One")
     ids = harvest(engine, add_source(engine, "one", "https://one.example/oai"),

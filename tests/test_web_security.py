@@ -146,8 +146,9 @@ def assert_inert(body: str) -> None:
         assert element.tag != "meta" or element.getparent().tag == "head"
         for name in element.attrib:
             assert not name.lower().startswith("on")
-    # only the member charts draw SVG, and member logos are the only images
-    assert len(doc.xpath("//*[local-name()='svg']")) == len(doc.xpath("//figure[@class='chart']"))
+    # only the member charts and the year histogram draw SVG; member logos are the only images
+    assert len(doc.xpath("//*[local-name()='svg']")) == len(
+        doc.xpath("//figure[@class='chart' or @class='histogram']"))
     assert all("logo" in (img.get("class") or "") for img in doc.xpath("//img"))
 
 
@@ -302,11 +303,13 @@ def test_member_page_shows_the_harvested_repository_name_as_text(site: Site) -> 
     "q=xx&per_page=" + quote(IMG) + "&page=" + quote(MXSS),
 ])
 def test_reflected_parameters_are_inert(site: Site, query: str) -> None:
+    assert_inert(body_of(site, "/search/facets/subject?" + query))  # a facet's full list
     body = body_of(site, "/search?" + query)
     assert_inert(body)
     q = parse_qs(query).get("q", [""])[0]
     doc = html_text(body)
-    assert one(doc, "//input[@name='q']").get("value") == " ".join(q.split())[:200]
+    box = one(doc, "//form[@role='search']//input[@name='q']")
+    assert box.get("value") == " ".join(q.split())[:200]
 
 
 @pytest.mark.parametrize("url", ["/records/999999?x=" + quote(SCRIPT),

@@ -48,7 +48,11 @@ class Settings:
             "the address `aggregator serve` listens on.")
     network_description: str = _setting(
         "", "One or two sentences about the network, shown on the portal's home and about "
-            "pages (a generic sentence when empty).")
+            "pages (a generic sentence when empty); in Bahasa Indonesia, the portal's default "
+            "language.")
+    network_description_en: str = _setting(
+        "", "The network_description in English, shown when the portal speaks English "
+            "(network_description when empty).")
     network_logo: str = _setting(
         "", "http(s) URL of the network's logo, announced in the OAI feed's Identify "
             "(branding) when set.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,6 +29,9 @@ LOOPBACK = "127.0.0.0/8"
 DEMO_NAME = "Jaringan Perpustakaan Nusantara (contoh)"
 DEMO_DESCRIPTION = ("Contoh jaringan lima perpustakaan: katalog SLiMS, repositori EPrints dan "
                     "DSpace, dan dua jurnal OJS, dipanen dan dicari bersama.")
+DEMO_DESCRIPTION_EN = ("A sample network of five libraries: a SLiMS catalogue, EPrints and "
+                       "DSpace repositories and two OJS journals, harvested and searched "
+                       "together.")
 
 
 def prepare_folder(data_dir: Path) -> None:
@@ -54,7 +58,10 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
     return replace(settings, data_dir=str(data_dir), database_url="", allow_networks=networks,
                    request_delay=0.0,
                    network_name=settings.network_name if named else DEMO_NAME,
-                   network_description=settings.network_description or DEMO_DESCRIPTION)
+                   network_description=settings.network_description or DEMO_DESCRIPTION,
+                   network_description_en=(settings.network_description_en
+                                           or ("" if settings.network_description
+                                               else DEMO_DESCRIPTION_EN)))
 
 
 def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
@@ -161,18 +168,50 @@ def _harvest_all(engine: Engine, settings: Settings, source_ids: list[int],
     return failed
 
 
+NEW_ACQUISITIONS = (
+    {"title": ["Budidaya ikan lele di kolam terpal untuk pemula"],
+     "creator": ["Hidayat, Rahmat"], "publisher": ["Agromedia Pustaka"],
+     "subject": ["Perikanan", "Budidaya ikan", "639.3"], "language": ["Indonesia"],
+     "type": ["Text"], "format": ["Text"],
+     "description": ["Panduan langkah demi langkah membuat kolam terpal, memilih benih, "
+                     "memberi pakan dan mencegah penyakit ikan lele, dengan perhitungan "
+                     "biaya dan contoh usaha rumahan di Jawa Barat."]},
+    {"title": ["Pengaruh pupuk hayati terhadap pertumbuhan dan hasil padi ladang di "
+               "Kabupaten Sanggau"],
+     "creator": ["Lestari, Ayu Putri"], "contributor": ["Siregar, Bonar"],
+     "subject": ["Padi ladang", "Pupuk hayati", "Agronomi"], "language": ["id"],
+     "type": ["Thesis"],
+     "description": ["Penelitian lapangan dengan rancangan acak kelompok pada tiga desa. "
+                     "Pupuk hayati menaikkan hasil gabah kering panen sebesar 18 persen "
+                     "dibandingkan pemupukan kimia saja."]},
+)
+"""What the demo's librarians catalogue between the two harvests: real-looking works, so
+the home page's "recently added" shows the kind of record a member adds."""
+
+
 def _simulate_librarians(network: list[tuple[DemoMember, OAIServer]]) -> None:
     """Edit, add and withdraw a few records on the first two members' servers."""
     now = datetime.now(UTC)
-    for _, server in network[:2]:
+    for (_, server), added in zip(network[:2], NEW_ACQUISITIONS, strict=False):
         repo = server.repository
         live = [r for r in repo.records if not r.deleted]
         if len(live) < 3:
             continue
+        described = [*live[0].metadata.get("description", []),
+                     f"Edisi revisi {now:%Y}: data dan daftar pustaka diperbarui."]
         repo.update(live[0].identifier, datestamp=now,
-                    metadata={**live[0].metadata, "description": ["Edisi revisi."]})
+                    metadata={**live[0].metadata, "description": described})
         repo.delete(live[1].identifier, datestamp=now)
-        repo.add(SampleRecord(identifier=live[2].identifier + "-baru", datestamp=now,
-                              metadata={"title": ["Koleksi baru / New acquisition"],
-                                        "creator": ["Pustakawan, Demo"], "date": [f"{now:%Y}"],
-                                        "language": ["ind"], "type": ["Text"]}))
+        repo.add(SampleRecord(identifier=_next_identifier([r.identifier for r in repo.records]),
+                              datestamp=now, sets=live[2].sets,
+                              metadata={**added, "date": [f"{now:%Y}"]}))
+
+
+def _next_identifier(identifiers: list[str]) -> str:
+    """The identifier after the highest one that ends in a number (``oai:slims/1400`` →
+    ``oai:slims/1401``), the way the member's own software numbers its records."""
+    numbered = [m for m in (re.fullmatch(r"(.*?)(\d+)", i) for i in identifiers) if m]
+    if not numbered:
+        return identifiers[0] + "-1"
+    last = max(numbered, key=lambda m: int(m.group(2)))
+    return f"{last.group(1)}{int(last.group(2)) + 1}"

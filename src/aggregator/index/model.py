@@ -108,6 +108,8 @@ class SearchQuery:
         per_page: hits per page (the backend caps it at 100).
         facets: which facets to count.
         facet_limit: how many values per facet, most frequent first.
+        facet_limits: facet name → its own limit, in place of ``facet_limit`` (the portal
+            counts every year for its histogram but only the top few members).
         highlight: whether to build highlighted snippets.
     """
 
@@ -120,7 +122,12 @@ class SearchQuery:
     per_page: int = 20
     facets: tuple[str, ...] = FACETS
     facet_limit: int = 20
+    facet_limits: dict[str, int] = field(default_factory=dict)
     highlight: bool = True
+
+    def limit_for(self, facet: str) -> int:
+        """How many values of ``facet`` to count."""
+        return self.facet_limits.get(facet, self.facet_limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -417,12 +417,12 @@ class TantivyBackend:
     ) -> tuple[dict[str, tuple[tuple[str, int], ...]], int | None]:
         """Value counts of the ``wanted`` facets over the filtered matching set, and with
         ``count`` how many documents match (every document has one ``id``)."""
-        size = min(max(query.facet_limit, 1), MAX_FACET_LIMIT)
+        sizes = {f: min(max(query.limit_for(f), 1), MAX_FACET_LIMIT) for f in wanted}
         # Ask for more than we keep, so that values tied at the cut are ordered by name, and
         # let each segment report plenty, so that counts merged across segments stay exact.
-        terms = {"size": size * 2 + 10, "segment_size": max(1_000, size * 20)}
-        request: dict[str, Any] = {f: {"terms": {"field": FACET_FIELDS[f], **terms}}
-                                   for f in wanted}
+        request: dict[str, Any] = {
+            f: {"terms": {"field": FACET_FIELDS[f], "size": sizes[f] * 2 + 10,
+                          "segment_size": max(1_000, sizes[f] * 20)}} for f in wanted}
         if count:
             request[_MATCHES] = {"value_count": {"field": "id"}}
         answer = searcher.aggregate(full, request)
@@ -431,7 +431,7 @@ class TantivyBackend:
             counts: Counter[str] = Counter()
             for bucket in answer.get(facet, {}).get("buckets", []):
                 counts[_bucket_key(bucket["key"])] += int(bucket["doc_count"])
-            out[facet] = top_counts(counts, size)
+            out[facet] = top_counts(counts, sizes[facet])
         return out, int(answer[_MATCHES]["value"]) if count else None
 
     def _hit(self, searcher: Any, score: float, address: Any, terms: list[str]) -> Hit:

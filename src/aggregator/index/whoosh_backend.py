@@ -264,7 +264,7 @@ class WhooshBackend:
         for facet in wanted:
             counter = Counter({value: len(docs & matched)
                                for value, docs in postings[facet].items()})
-            counts[facet] = top_counts(+counter, query.facet_limit)
+            counts[facet] = top_counts(+counter, query.limit_for(facet))
         return counts
 
     def _facet_postings(self, searcher: Any) -> dict[str, dict[str, frozenset[int]]]:

@@ -3,12 +3,17 @@
 Templates and views write English message ids through ``_()``; the Indonesian text
 comes from :data:`aggregator.web.translations.INDONESIAN`. The language is chosen by a
 ``lang`` query parameter (which also sets a cookie so the choice is remembered), then
-that cookie, then the default.
+that cookie, then the browser's ``Accept-Language`` (a first visit), then the default.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response, g, request
+
+if TYPE_CHECKING:
+    from aggregator.config import Settings
 
 from aggregator.web.translations import INDONESIAN, LANGUAGE_NAMES, TYPE_NAMES
 
@@ -59,6 +64,14 @@ def format_number(value: int) -> str:
     return text.replace(",", ".") if current_language() == "id" else text
 
 
+def network_description(settings: Settings) -> str:
+    """The network's own description in the current language (English falls back to the
+    Indonesian text when ``network_description_en`` is empty)."""
+    if current_language() == "en" and settings.network_description_en:
+        return settings.network_description_en
+    return settings.network_description
+
+
 def _choose() -> None:
     asked = request.args.get("lang", "")
     if asked in LANGUAGES:
@@ -66,7 +79,13 @@ def _choose() -> None:
         g.remember_lang = asked != request.cookies.get(COOKIE)
         return
     remembered = request.cookies.get(COOKIE, "")
-    g.lang = remembered if remembered in LANGUAGES else DEFAULT_LANGUAGE
+    if remembered in LANGUAGES:
+        g.lang = remembered
+        return
+    # Werkzeug's best_match weighs q-values and maps ``en-US`` to ``en``; ties and
+    # browsers asking for neither language get the default.
+    best = request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LANGUAGE)
+    g.lang = best if best in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def _remember(response: Response) -> Response:
@@ -75,6 +94,7 @@ def _remember(response: Response) -> Response:
                             samesite="Lax", secure=request.is_secure)
     response.headers["Content-Language"] = current_language()
     response.vary.add("Cookie")
+    response.vary.add("Accept-Language")
     return response
 
 

@@ -1,4 +1,5 @@
-"""The portal's HTML pages: home, search, record, members, member, about."""
+"""The portal's HTML pages: home, search (and a facet's full list), record, members,
+member, about."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from aggregator.errors import SearchError
-from aggregator.index.model import SearchQuery
+from aggregator.index.model import FACETS, SearchQuery
 from aggregator.web import directory, queries
-from aggregator.web.charts import bar_chart
-from aggregator.web.i18n import type_name
+from aggregator.web.charts import bar_chart, year_histogram
+from aggregator.web.facets import SHOWN, facet_list, sidebar_query
+from aggregator.web.i18n import network_description, type_name
 from aggregator.web.limits import search_limit
 from aggregator.web.params import (
     DEFAULT_PER_PAGE,
     PER_PAGE_CHOICES,
     SORTS,
     parse_search,
+    query_pairs,
     query_string,
 )
 from aggregator.web.searching import relaxations, spelling, title_pieces
@@ -25,6 +28,7 @@ from aggregator.web.state import portal
 
 bp = Blueprint("pages", __name__)
 RECENT = 8
+RECENT_PER_MEMBER = 2  # the home page shows the network, not one member's latest upload
 YEARS_CHARTED = 30
 
 
@@ -38,7 +42,7 @@ def member_names() -> dict[str, str]:
 def _globals() -> dict[str, object]:
     settings = portal().settings
     return {"network_name": settings.network_name,
-            "network_description": settings.network_description,
+            "network_description": network_description(settings),
             "contact_email": settings.contact_email, "member_name": _member_name}
 
 
@@ -51,7 +55,8 @@ def home() -> str:
     state = portal()
     return render_template(
         "home.html", totals=state.cached("totals", lambda: queries.totals(state.engine)),
-        recent=queries.recent_records(state.engine, RECENT),
+        recent=state.cached("recent", lambda: queries.recent_records(
+            state.engine, RECENT, per_member=RECENT_PER_MEMBER)),
         members=state.cached("member_cards", lambda: directory.member_cards(state.engine)))
 
 
@@ -59,6 +64,7 @@ def home() -> str:
 @search_limit
 def search() -> str:
     params = parse_search(request.args)
+    params = replace(params, query=sidebar_query(params.query))
     backend = portal().search_index()
     result = backend.search(params.query)
     last = max(1, -(-result.total // params.query.per_page))
@@ -77,7 +83,22 @@ def search() -> str:
         suggestion=suggestion, relaxations=relaxed, pages=last, sorts=SORTS,
         qs=query_string, per_page_choices=PER_PAGE_CHOICES,
         default_per_page=DEFAULT_PER_PAGE, title_pieces=title_pieces,
-        selected=_selected(params.query))
+        selected=_selected(params.query), shown=SHOWN, query_pairs=query_pairs,
+        histogram=year_histogram(result.facets.get("year", ())))
+
+
+@bp.get("/search/facets/<name>")
+@search_limit
+def facet(name: str) -> str:
+    """Every value of one facet for the search in the query string, 100 a page."""
+    if name not in FACETS:
+        abort(404)
+    params = parse_search(request.args)
+    page = request.args.get("fpage", "1")
+    listing = facet_list(portal().search_index(), params.query, name,
+                         int(page) if page.isdigit() else 1)
+    return render_template("facet.html", params=params, listing=listing, qs=query_string,
+                           selected=_selected(params.query))
 
 
 def _selected(query: SearchQuery) -> set[tuple[str, str]]:

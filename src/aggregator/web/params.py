@@ -65,6 +65,23 @@ def parse_year(text: str) -> tuple[int | None, int | None] | None:
     return start, end
 
 
+def year_span(start: int | None, end: int | None) -> str:
+    """The ``year`` text of a range: ``2019``, ``2019..2021``, ``2019..`` or ``..2021``."""
+    if start is not None and start == end:
+        return str(start)
+    return f"{'' if start is None else start}..{'' if end is None else end}"
+
+
+def _year_box(args: Args) -> str:
+    """The range box's ``year_from`` and ``year_to`` as ``year`` text (``2019..2021``,
+    ``2019`` when both are the same, ``2019..`` when one is empty)."""
+    start = args.get("year_from", "").strip()
+    end = args.get("year_to", "").strip()
+    if not start and not end:
+        return ""
+    return start if start == end else f"{start}..{end}"
+
+
 def parse_search(args: Args, *, facets: bool = True) -> SearchParams:
     """The SearchQuery for ``args`` (the page's or the API's query string)."""
     ignored: list[str] = []
@@ -79,10 +96,14 @@ def parse_search(args: Args, *, facets: bool = True) -> SearchParams:
         if values:
             filters[name] = tuple(dict.fromkeys(values))[:MAX_VALUES_PER_FACET]
     year_text = args.get("year", "").strip()
+    boxed = not year_text
+    year_text = year_text or _year_box(args)
     years = parse_year(year_text) if year_text else (None, None)
     if years is None:
         ignored.append("year")
         years, year_text = (None, None), ""
+    elif boxed and year_text:  # written the way the facet's own links write it
+        year_text = year_span(*years)
     asked = args.get("sort", "relevance")
     sort: Sort = next((s for s in SORTS if s == asked), "relevance")
     if sort != asked:
@@ -108,6 +129,13 @@ def query_string(params: SearchParams, *, drop: Iterable[tuple[str, str]] = (),
                  add: Iterable[tuple[str, str]] = (), **replace: str) -> str:
     """The query string of ``params`` with filters dropped or added and other keys
     replaced (an empty value removes the key); the page goes back to 1 unless given."""
+    pairs = query_pairs(params, drop=drop, add=add, **replace)
+    return "&".join(_pair(k, v) for k, v in pairs)
+
+
+def query_pairs(params: SearchParams, *, drop: Iterable[tuple[str, str]] = (),
+                add: Iterable[tuple[str, str]] = (), **replace: str) -> list[tuple[str, str]]:
+    """The (key, value) pairs of :func:`query_string` (a form's hidden inputs)."""
     query = params.query
     pairs: list[tuple[str, str]] = []
     dropped = set(drop)
@@ -125,7 +153,7 @@ def query_string(params: SearchParams, *, drop: Iterable[tuple[str, str]] = (),
     keys = set(replace)
     pairs = [(k, v) for k, v in pairs if k not in keys]
     pairs.extend((k, v) for k, v in replace.items() if v)
-    return "&".join(_pair(k, v) for k, v in pairs)
+    return pairs
 
 
 @lru_cache(maxsize=8192)  # a results page builds ~70 links from the same few pairs

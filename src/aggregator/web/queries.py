@@ -23,6 +23,8 @@ MAX_RECORD_ID = 2**62
 MAX_COPIES = 200
 """At most this many copies are listed per record (a runaway cluster stays cheap)."""
 MAX_RECENT = 100
+RECENT_POOL = 500
+"""How many of the newest records the home page's list is spread across members from."""
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
 
@@ -108,24 +110,50 @@ def record_pages(engine: Engine, record_ids: Sequence[int]) -> list[RecordPage]:
     return [found[i] for i in wanted if i in found]
 
 
-def recent_records(engine: Engine, limit: int = 10) -> list[RecentRecord]:
+def recent_records(engine: Engine, limit: int = 10,
+                   per_member: int | None = None) -> list[RecentRecord]:
     """The newest live records, newest first, at most 100.
 
     Ids are handed out as records are first stored, so the highest ids are the newest
-    ``first_seen``: ordering by the primary key reads ``limit`` rows instead of sorting
-    the whole table.
+    ``first_seen``: ordering by the primary key reads few rows instead of sorting the
+    whole table. With ``per_member``, no member shows more than that many while the
+    newest ``RECENT_POOL`` records hold others (one member's big first harvest would
+    otherwise fill the list); the rest of the list is then filled newest first.
     """
     limit = max(0, min(int(limit), MAX_RECENT))
     if not limit:
         return []
-    stmt = (_with_member(Record.id, Record.first_seen, *_content()).where(~Record.deleted)
-            .order_by(Record.id.desc()).limit(limit))
     with connect(reader(engine)) as conn:
-        rows = conn.execute(stmt).all()
+        if per_member is None:
+            ids = list(conn.scalars(select(Record.id).where(~Record.deleted)
+                                    .order_by(Record.id.desc()).limit(limit)))
+        else:
+            pool = conn.execute(_with_member(Record.id).where(~Record.deleted)
+                                .order_by(Record.id.desc()).limit(RECENT_POOL)).all()
+            ids = _spread([(row.id, row.slug) for row in pool], limit, per_member)
+        rows = conn.execute(_with_member(Record.id, Record.first_seen, *_content())
+                            .where(Record.id.in_(ids))).all() if ids else []
+    ranked = sorted(rows, key=lambda row: ids.index(row.id))
     return [RecentRecord(record_id=row.id, title=fields.title, creators=fields.creators,
                          year=fields.year, member_slug=row.slug, member_name=row.name,
                          first_seen=_aware(row.first_seen))
-            for row, fields in ((row, _fields(row)) for row in rows)]
+            for row, fields in ((row, _fields(row)) for row in ranked)]
+
+
+def _spread(newest: list[tuple[int, str]], limit: int, per_member: int) -> list[int]:
+    """``limit`` ids of ``newest`` (id, member), at most ``per_member`` of one member
+    first, then the others newest first; the result in the order of ``newest``."""
+    taken: set[int] = set()
+    shown: dict[str, int] = {}
+    for record_id, slug in newest:
+        if len(taken) < limit and shown.get(slug, 0) < max(per_member, 0):
+            taken.add(record_id)
+            shown[slug] = shown.get(slug, 0) + 1
+    for record_id, _ in newest:
+        if len(taken) >= limit:
+            break
+        taken.add(record_id)
+    return [record_id for record_id, _ in newest if record_id in taken]
 
 
 def totals(engine: Engine) -> Totals:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from aggregator.export.model import ExportRecord, one_line
+from aggregator.export.model import ExportRecord, one_line, page_range
 
 __all__ = ["EOL", "render_ris"]
 
@@ -34,6 +34,13 @@ def _record(rec: ExportRecord) -> list[str]:
     lines += _lines("AU", f.creators)
     lines += _lines("TI", [f.title])
     lines += _lines("PY", [str(f.year) if f.year is not None else None])
+    first, last = page_range(f.pages)
+    # JO for a journal's name; T2 for the book or proceedings a chapter or paper is in.
+    lines += _lines("JO" if lines[0].endswith("JOUR") else "T2", [f.journal_title])
+    lines += _lines("VL", [f.volume])
+    lines += _lines("IS", [f.issue])
+    lines += _lines("SP", [first])
+    lines += _lines("EP", [last])
     lines += _lines("PB", [f.publisher])
     lines += _lines("AB", [f.abstract])
     lines += _lines("KW", f.subjects)

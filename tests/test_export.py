@@ -695,3 +695,12 @@ def test_generated_marc_thesis_is_am_with_502() -> None:
 ])
 def test_citation_names_the_journal(fields: Fields, expected: str) -> None:
     assert citation(fields) == expected
+
+
+def test_json_article_keeps_journal_classification_and_call_numbers() -> None:
+    (out,) = json.loads(render([record(ARTICLE)], "json"))["records"]
+    fields = out["fields"]
+    assert (fields["journal_title"], fields["volume"], fields["issue"], fields["pages"]) == (
+        "Jurnal Pustaka Ilmiah", "13", "1", "45-60")
+    assert fields["classification"] == [["ddc", "028.7"]]
+    assert fields["call_numbers"] == ["028.7 HAS l"]

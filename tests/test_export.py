@@ -409,7 +409,8 @@ def test_bibtex_entry() -> None:
     ("Thesis", "mastersthesis", "school"), ("Dissertation", "phdthesis", "school"),
     ("Report", "techreport", "institution"), ("Conference paper", "inproceedings", "publisher"),
     ("Book chapter", "incollection", "publisher"), ("Dataset", "misc", "publisher"),
-    (None, "misc", "publisher"), ("Naskah kuno", "misc", "publisher"),
+    (None, "book", "publisher"),  # FIELDS has an ISBN
+    ("Naskah kuno", "misc", "publisher"),
 ])
 def test_bibtex_entry_types(kind: str | None, entry: str, publisher_field: str) -> None:
     ((found, _, values),) = parse_bibtex(
@@ -519,7 +520,7 @@ def test_ris_record() -> None:
     ("Report", "RPRT"), ("Dataset", "DATA"), ("Conference paper", "CONF"),
     ("Book chapter", "CHAP"), ("Journal", "JFULL"), ("Map", "MAP"), ("Software", "COMP"),
     ("Video", "VIDEO"), ("Audio", "SOUND"), ("Image", "ART"), ("Other", "GEN"),
-    (None, "GEN"), ("Lontar", "GEN"),
+    (None, "BOOK"), ("Lontar", "GEN"),  # FIELDS has an ISBN
 ])
 def test_ris_types(kind: str | None, ty: str) -> None:
     (lines,) = ris_records(render([record(replace(FIELDS, type=kind))], "ris"))
@@ -704,3 +705,18 @@ def test_json_article_keeps_journal_classification_and_call_numbers() -> None:
         "Jurnal Pustaka Ilmiah", "13", "1", "45-60")
     assert fields["classification"] == [["ddc", "028.7"]]
     assert fields["call_numbers"] == ["028.7 HAS l"]
+
+
+@pytest.mark.parametrize(("fields", "entry", "ty", "leader67"), [
+    (Fields(title="T", identifiers={"isbn": ("9786028519939",)}), "book", "BOOK", "am"),
+    (Fields(title="T", journal_title="Jurnal X", identifiers={"isbn": ("9786028519939",)}),
+     "article", "JOUR", "ab"),
+    (Fields(title="T", identifiers={"issn": ("2477-3522",)}), "misc", "GEN", "am"),
+    (Fields(title="T", type="Other", journal_title="Jurnal X"), "misc", "GEN", "am"),
+])
+def test_an_unknown_type_follows_the_isbn_or_the_journal(
+        fields: Fields, entry: str, ty: str, leader67: str) -> None:
+    ((kind, _, _),) = parse_bibtex(render([record(fields)], "bibtex").decode())
+    (lines,) = ris_records(render([record(fields)], "ris"))
+    assert (kind, lines[0]) == (entry, f"TY  - {ty}")
+    assert generated(fields).findtext(M + "leader")[6:8] == leader67

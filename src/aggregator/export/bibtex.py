@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from aggregator.export.model import ExportRecord, one_line, page_range
+from aggregator.export.model import ExportRecord, one_line, page_range, work_type
 from aggregator.normalize.fields import Fields
 
 __all__ = ["citation_key", "escape", "escape_url", "render_bibtex"]
@@ -105,7 +105,7 @@ def _author(name: str) -> str:
 def _entry(rec: ExportRecord, key: str) -> str:
     """One entry; every value braced and escaped, empty values left out."""
     f = rec.fields
-    kind = _ENTRY_TYPES.get(f.type or "", "misc")
+    kind = _ENTRY_TYPES.get(work_type(f) or "", "misc")
     ids = f.identifiers
     authors = [_author(n) for n in f.creators if one_line(n)]
     note = f"Held by {rec.member_name}" if one_line(rec.member_name) else ""

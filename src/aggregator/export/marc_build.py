@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from aggregator.export.model import ExportRecord, one_line, xml_safe
+from aggregator.export.model import ExportRecord, one_line, work_type, xml_safe
 from aggregator.normalize.fields import Fields
 
 __all__ = ["build_record", "control_field", "datafield", "escape_attr", "escape_text",
@@ -95,7 +95,7 @@ def _fixed_data(fields: Fields) -> str:
     year = fields.year
     dates = f"s{year:04d}    " if year is not None and 0 <= year <= 9999 else "nuuuu    "
     language = marc_language(fields.languages[0]) if fields.languages else "und"
-    if _LEADER.get(fields.type or "", "am")[0] == "a":
+    if _LEADER.get(work_type(fields) or "", "am")[0] == "a":
         contents = "m   " if fields.type in _THESIS_NOTES else "    "
         conference = "1" if fields.type == "Conference paper" else "0"
         # 18-21 illustrations, 22 audience, 23 form, 24-27 contents, 28 government
@@ -203,7 +203,7 @@ def build_record(rec: ExportRecord) -> str:
     """
     lines: Sequence[str] = [
         "  <record>",
-        f"    <leader>{_leader(rec.fields.type)}</leader>",
+        f"    <leader>{_leader(work_type(rec.fields))}</leader>",
         *_field_lines(rec),
         "  </record>",
     ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aggregator.normalize.fields import Fields
 
-__all__ = ["ExportFormat", "ExportRecord", "one_line", "page_range", "xml_safe"]
+__all__ = ["ExportFormat", "ExportRecord", "one_line", "page_range", "work_type", "xml_safe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +90,15 @@ def page_range(pages: str | None) -> tuple[str, str]:
     if not match:
         return text, ""
     return match.group(1), match.group(2) or ""
+
+
+def work_type(fields: Fields) -> str | None:
+    """``fields.type``; when it is unknown, "Article" for a record naming its journal and
+    "Book" for one with an ISBN, so such records do not export as ``@misc`` / ``GEN``."""
+    if fields.type is not None:
+        return fields.type
+    if one_line(fields.journal_title):
+        return "Article"
+    if any(one_line(v) for v in fields.identifiers.get("isbn", ())):
+        return "Book"
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from aggregator.export.model import ExportRecord, one_line, page_range
+from aggregator.export.model import ExportRecord, one_line, page_range, work_type
 
 __all__ = ["EOL", "render_ris"]
 
@@ -30,7 +30,7 @@ def _record(rec: ExportRecord) -> list[str]:
     """Every line of one record, from ``TY`` to ``ER``."""
     f = rec.fields
     ids = f.identifiers
-    kind = _TYPES.get(f.type or "", "GEN")
+    kind = _TYPES.get(work_type(f) or "", "GEN")
     lines = [f"TY  - {kind}"]
     lines += _lines("AU", f.creators)
     lines += _lines("TI", [f.title])

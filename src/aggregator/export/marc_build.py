@@ -38,8 +38,8 @@ _LEADER = {
 # (edition unknown); 050: ind1 blank (not known to be in LC), ind2 4 (not assigned by LC).
 _CLASS_FIELDS = {"ddc": ("082", "0", "4"), "udc": ("080", " ", " "),
                  "lcc": ("050", " ", "4")}
-# A subject that is only a Dewey number ("372.21", "297.4/ABD") is a class number.
-_DDC_LIKE = re.compile(r"^\d{3}(?:\.\d+)?(?:\s*/.*)?$")
+# A subject that is only a Dewey number ("372.21", "020") is a class number.
+_DDC_LIKE = re.compile(r"^\d{3}(?:\.\d+)?$")
 _THESIS_NOTES = {"Thesis": "Thesis", "Dissertation": "Dissertation (doctoral)"}
 
 
@@ -128,7 +128,7 @@ def _classes(fields: Fields) -> tuple[list[tuple[str, str]], list[str]]:
     return sorted(classes, key=lambda c: order[c[0]]), subjects
 
 
-def host_item_numbering(fields: Fields) -> str:
+def _host_numbering(fields: Fields) -> str:
     """773 $g: "Vol. 13, no. 1 (2024), p. 45-60", with the parts that are known."""
     parts = []
     if one_line(fields.volume):
@@ -184,7 +184,7 @@ def _field_lines(rec: ExportRecord) -> list[str]:
                       [("a", one_line(n)), ("e", "contributor")]) for n in f.contributors]
     if one_line(f.journal_title):
         out.append(datafield("773", "0", " ", [
-            ("t", one_line(f.journal_title)), ("g", host_item_numbering(f)),
+            ("t", one_line(f.journal_title)), ("g", _host_numbering(f)),
             *(("x", one_line(v)) for v in ids.get("issn", ())[:1])]))
     # 852 (location) rather than the locally defined 090: 852 is MARC 21's own field,
     # so any system reads it, and its $a names which member holds the shelf mark.

@@ -409,7 +409,8 @@ def test_bibtex_entry() -> None:
     ("Thesis", "mastersthesis", "school"), ("Dissertation", "phdthesis", "school"),
     ("Report", "techreport", "institution"), ("Conference paper", "inproceedings", "publisher"),
     ("Book chapter", "incollection", "publisher"), ("Dataset", "misc", "publisher"),
-    (None, "misc", "publisher"), ("Naskah kuno", "misc", "publisher"),
+    (None, "book", "publisher"),  # FIELDS has an ISBN
+    ("Naskah kuno", "misc", "publisher"),
 ])
 def test_bibtex_entry_types(kind: str | None, entry: str, publisher_field: str) -> None:
     ((found, _, values),) = parse_bibtex(
@@ -519,7 +520,7 @@ def test_ris_record() -> None:
     ("Report", "RPRT"), ("Dataset", "DATA"), ("Conference paper", "CONF"),
     ("Book chapter", "CHAP"), ("Journal", "JFULL"), ("Map", "MAP"), ("Software", "COMP"),
     ("Video", "VIDEO"), ("Audio", "SOUND"), ("Image", "ART"), ("Other", "GEN"),
-    (None, "GEN"), ("Lontar", "GEN"),
+    (None, "BOOK"), ("Lontar", "GEN"),  # FIELDS has an ISBN
 ])
 def test_ris_types(kind: str | None, ty: str) -> None:
     (lines,) = ris_records(render([record(replace(FIELDS, type=kind))], "ris"))
@@ -603,3 +604,119 @@ def test_citation_is_one_clean_line(fields: Fields, member: str) -> None:
     assert line == one_line(line)
     year = f"({fields.year})." if fields.year is not None else "(n.d.)."
     assert f" {year}" in line or line.startswith(year)
+
+
+# ---------------------------------------------------------------- journal, classification
+
+ARTICLE = replace(
+    FIELDS, type="Article", title="Literasi informasi mahasiswa",
+    journal_title="Jurnal Pustaka Ilmiah", volume="13", issue="1", pages="45-60",
+    year=2024, identifiers={"issn": ("2477-3522",), "doi": ("10.20961/jpi.v13i1.1",)},
+    classification=(("ddc", "028.7"),), call_numbers=("028.7 HAS l",),
+)
+
+
+def test_bibtex_article_carries_journal_volume_number_pages() -> None:
+    ((kind, _, values),) = parse_bibtex(render([record(ARTICLE)], "bibtex").decode())
+    found = dict(values)
+    assert kind == "article"
+    assert (found["journal"], found["volume"], found["number"], found["pages"]) == (
+        "Jurnal Pustaka Ilmiah", "13", "1", "45--60")
+    assert (found["issn"], found["doi"]) == ("2477-3522", "10.20961/jpi.v13i1.1")
+
+
+@pytest.mark.parametrize(("kind", "container"), [
+    ("Book chapter", "booktitle"), ("Conference paper", "booktitle"),
+    ("Book", "series"), ("Report", "series"), ("Dataset", "journal"),
+])
+def test_bibtex_container_field_follows_type(kind: str, container: str) -> None:
+    ((_, _, values),) = parse_bibtex(
+        render([record(replace(ARTICLE, type=kind, pages="45"))], "bibtex").decode())
+    assert dict(values)[container] == "Jurnal Pustaka Ilmiah"
+    assert dict(values)["pages"] == "45"
+
+
+def test_bibtex_book_keeps_its_isbn() -> None:
+    ((kind, _, values),) = parse_bibtex(render([record()], "bibtex").decode())
+    assert kind == "book" and dict(values)["isbn"] == "9786028519939"
+    assert "journal" not in dict(values) and "pages" not in dict(values)
+
+
+def test_ris_article_carries_journal_volume_issue_pages() -> None:
+    (lines,) = ris_records(render([record(ARTICLE)], "ris"))
+    assert lines[0] == "TY  - JOUR"
+    assert [ln for ln in lines if ln[:2] in {"JO", "T2", "VL", "IS", "SP", "EP", "SN"}] == [
+        "JO  - Jurnal Pustaka Ilmiah", "VL  - 13", "IS  - 1", "SP  - 45", "EP  - 60",
+        "SN  - 2477-3522"]
+
+
+def test_ris_chapter_names_its_book_in_t2_and_a_single_page_has_no_ep() -> None:
+    (lines,) = ris_records(render([record(replace(ARTICLE, type="Book chapter",
+                                                  pages="p. 7"))], "ris"))
+    assert lines[0] == "TY  - CHAP"
+    assert "T2  - Jurnal Pustaka Ilmiah" in lines and "SP  - 7" in lines
+    assert not [ln for ln in lines if ln.startswith(("JO", "EP"))]
+
+
+def test_generated_marc_article_has_773_and_classes_in_0xx() -> None:
+    fields = replace(ARTICLE, classification=(("ddc", "028.7"), ("udc", "02"),
+                                               ("lcc", "Z711.2")),
+                     subjects=("Literasi informasi", "028.7", "371.3"))
+    rec = generated(fields)
+    assert rec.findtext(M + "leader")[6:8] == "ab"
+    assert subfields(rec, "082", "a") == ["028.7", "371.3"]
+    df082 = rec.find(f"{M}datafield[@tag='082']")
+    assert (df082.get("ind1"), df082.get("ind2")) == ("0", "4")
+    assert subfields(rec, "082", "2") == []  # the edition is not known
+    assert subfields(rec, "080", "a") == ["02"]
+    assert subfields(rec, "050", "a") == ["Z711.2"]
+    assert subfields(rec, "650", "a") == ["Literasi informasi"]  # no Dewey number
+    assert subfields(rec, "773", "t") == ["Jurnal Pustaka Ilmiah"]
+    assert subfields(rec, "773", "g") == ["Vol. 13, no. 1 (2024), p. 45-60"]
+    assert subfields(rec, "773", "x") == ["2477-3522"]
+    assert subfields(rec, "852", "h") == ["028.7 HAS l"]
+    assert subfields(rec, "852", "a") == ["Perpustakaan Universitas Sumatera Utara"]
+    tags = [df.get("tag") for df in rec.iterfind(M + "datafield")]
+    assert tags == sorted(tags)
+
+
+def test_generated_marc_thesis_is_am_with_502() -> None:
+    rec = generated(replace(FIELDS, type="Thesis", classification=(("ddc", "020"),)))
+    assert rec.findtext(M + "leader")[6:8] == "am"
+    assert subfields(rec, "502", "a") == ["Thesis"]
+    assert subfields(rec, "082", "a") == ["020"] and subfields(rec, "773", "t") == []
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    (Fields(title="Kajian", creators=("Putri, Ayu",), year=2024, publisher="UNS",
+            journal_title="Jurnal Pustaka Ilmiah", volume="13", issue="1", pages="45-60"),
+     "Putri, A. (2024). Kajian. Jurnal Pustaka Ilmiah, 13(1), 45\u201360."),
+    (Fields(title="Kajian", year=2024, journal_title="Jurnal X", volume="2"),
+     "Kajian. (2024). Jurnal X, 2."),
+])
+def test_citation_names_the_journal(fields: Fields, expected: str) -> None:
+    assert citation(fields) == expected
+
+
+def test_json_article_keeps_journal_classification_and_call_numbers() -> None:
+    (out,) = json.loads(render([record(ARTICLE)], "json"))["records"]
+    fields = out["fields"]
+    assert (fields["journal_title"], fields["volume"], fields["issue"], fields["pages"]) == (
+        "Jurnal Pustaka Ilmiah", "13", "1", "45-60")
+    assert fields["classification"] == [["ddc", "028.7"]]
+    assert fields["call_numbers"] == ["028.7 HAS l"]
+
+
+@pytest.mark.parametrize(("fields", "entry", "ty", "leader67"), [
+    (Fields(title="T", identifiers={"isbn": ("9786028519939",)}), "book", "BOOK", "am"),
+    (Fields(title="T", journal_title="Jurnal X", identifiers={"isbn": ("9786028519939",)}),
+     "article", "JOUR", "ab"),
+    (Fields(title="T", identifiers={"issn": ("2477-3522",)}), "misc", "GEN", "am"),
+    (Fields(title="T", type="Other", journal_title="Jurnal X"), "misc", "GEN", "am"),
+])
+def test_an_unknown_type_follows_the_isbn_or_the_journal(
+        fields: Fields, entry: str, ty: str, leader67: str) -> None:
+    ((kind, _, _),) = parse_bibtex(render([record(fields)], "bibtex").decode())
+    (lines,) = ris_records(render([record(fields)], "ris"))
+    assert (kind, lines[0]) == (entry, f"TY  - {ty}")
+    assert generated(fields).findtext(M + "leader")[6:8] == leader67

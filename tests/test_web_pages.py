@@ -452,6 +452,18 @@ def test_withdrawn_record_is_gone(site: Site) -> None:
     assert site.client().get(f"/api/records/{rid}").json["deleted"] is True
 
 
+def test_only_a_record_still_held_offers_google_scholar_its_tags(site: Site) -> None:
+    gone = get(site, f"/records/{site.record_id(*WITHDRAWN)}", status=410)
+    assert gone.xpath("//meta[starts-with(@name, 'citation_')]") == []
+    slug, identifier = next(iter(DUPLICATE_COPIES.items()))
+    rid = site.record_id(slug, identifier)
+    held = get(site, f"/records/{rid}")
+    assert held.xpath("/html/head/meta[@name='citation_title']/@content") == [
+        text_of(one(held, "//h1"))]
+    assert held.xpath("/html/head/meta[@name='citation_abstract_html_url']/@content")[0] \
+        .endswith(f"/records/{rid}")
+
+
 @pytest.mark.parametrize("url", [
     "/records/999999", "/records/abc", "/records/0", "/records/99999999999999999999999",
     "/members/nobody", "/members/" + "x" * 300, "/nowhere",

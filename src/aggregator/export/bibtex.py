@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from aggregator.export.model import ExportRecord, one_line
+from aggregator.export.model import ExportRecord, one_line, page_range, work_type
 from aggregator.normalize.fields import Fields
 
 __all__ = ["citation_key", "escape", "escape_url", "render_bibtex"]
@@ -31,6 +31,9 @@ _SPECIALS = str.maketrans({
 # biblatex reads url and doi verbatim ("\\_" would stay a backslash), so those only
 # have the characters that could end the value percent-encoded.
 _URL_SPECIALS = str.maketrans({"\\": "%5C", "{": "%7B", "}": "%7D"})
+# Where the journal (or the book, or proceedings) title goes.
+_CONTAINER_FIELD = {"incollection": "booktitle", "inproceedings": "booktitle",
+                    "book": "series", "techreport": "series"}
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
 _SKIP_WORDS = frozenset({"a", "an", "the", "der", "die", "das", "le", "la", "les", "al"})
 _KEY_PART = 30
@@ -102,14 +105,19 @@ def _author(name: str) -> str:
 def _entry(rec: ExportRecord, key: str) -> str:
     """One entry; every value braced and escaped, empty values left out."""
     f = rec.fields
-    kind = _ENTRY_TYPES.get(f.type or "", "misc")
+    kind = _ENTRY_TYPES.get(work_type(f) or "", "misc")
     ids = f.identifiers
     authors = [_author(n) for n in f.creators if one_line(n)]
     note = f"Held by {rec.member_name}" if one_line(rec.member_name) else ""
+    first, last = page_range(f.pages)
     values = [
         ("title", escape(f.title)),
         ("author", " and ".join(authors)),
         ("year", str(f.year) if f.year is not None else ""),
+        (_CONTAINER_FIELD.get(kind, "journal"), escape(f.journal_title)),
+        ("volume", escape(f.volume)),
+        ("number", escape(f.issue)),
+        ("pages", escape(f"{first}--{last}" if last else first)),
         (_PUBLISHER_FIELD.get(kind, "publisher"), escape(f.publisher)),
         ("abstract", escape(f.abstract)),
         ("keywords", ", ".join(e for e in (escape(s) for s in f.subjects) if e)),

@@ -50,6 +50,16 @@ def _sentence(text: str) -> str:
     return text if text.endswith(_END_MARKS) else text + "."
 
 
+def _source(fields: Fields) -> str:
+    """"Jurnal Pustaka, 13(1), 45-60": the journal, volume(issue) and pages, as in APA."""
+    journal = one_line(fields.journal_title)
+    if not journal:
+        return ""
+    volume, issue, pages = (one_line(v) for v in (fields.volume, fields.issue, fields.pages))
+    numbering = volume + (f"({issue})" if issue else "")
+    return ", ".join(p for p in (journal, numbering, pages.replace("-", "\u2013")) if p)
+
+
 def citation(fields: Fields, member_name: str | None = None) -> str:
     """A plain-text citation line: "Surname, G., & Other, A. (2019). Title. Publisher."
 
@@ -69,8 +79,11 @@ def citation(fields: Fields, member_name: str | None = None) -> str:
     year = f"({fields.year})" if fields.year is not None else "(n.d.)"
     parts = [_sentence(authors), f"{year}.", _sentence(title)] if authors \
         else [_sentence(title), f"{year}."]
+    source = _source(fields)
+    if source:
+        parts.append(_sentence(source))
     publisher = one_line(fields.publisher)
-    if publisher:
+    if publisher and not source:
         parts.append(_sentence(publisher))
     holder = one_line(member_name)
     if holder and holder.casefold() != publisher.casefold():

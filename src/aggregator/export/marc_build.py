@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from aggregator.export.model import ExportRecord, one_line, xml_safe
+from aggregator.export.model import ExportRecord, one_line, work_type, xml_safe
 from aggregator.normalize.fields import Fields
 
 __all__ = ["build_record", "control_field", "datafield", "escape_attr", "escape_text",
@@ -32,6 +33,13 @@ _LEADER = {
     "Conference paper": "am", "Book chapter": "aa", "Journal": "as", "Dataset": "mm",
     "Software": "mm", "Image": "km", "Video": "gm", "Audio": "im", "Map": "em",
 }
+# Classification scheme → (tag, ind1, ind2). 082: ind1 0 (full edition; the edition
+# number, $2, is unknown so left out), ind2 4 (not assigned by LC); 080: ind1 blank
+# (edition unknown); 050: ind1 blank (not known to be in LC), ind2 4 (not assigned by LC).
+_CLASS_FIELDS = {"ddc": ("082", "0", "4"), "udc": ("080", " ", " "),
+                 "lcc": ("050", " ", "4")}
+# A subject that is only a Dewey number ("372.21", "020") is a class number.
+_DDC_LIKE = re.compile(r"^\d{3}(?:\.\d+)?$")
 _THESIS_NOTES = {"Thesis": "Thesis", "Dissertation": "Dissertation (doctoral)"}
 
 
@@ -87,7 +95,7 @@ def _fixed_data(fields: Fields) -> str:
     year = fields.year
     dates = f"s{year:04d}    " if year is not None and 0 <= year <= 9999 else "nuuuu    "
     language = marc_language(fields.languages[0]) if fields.languages else "und"
-    if _LEADER.get(fields.type or "", "am")[0] == "a":
+    if _LEADER.get(work_type(fields) or "", "am")[0] == "a":
         contents = "m   " if fields.type in _THESIS_NOTES else "    "
         conference = "1" if fields.type == "Conference paper" else "0"
         # 18-21 illustrations, 22 audience, 23 form, 24-27 contents, 28 government
@@ -96,6 +104,43 @@ def _fixed_data(fields: Fields) -> str:
     else:
         material = "|" * 17  # no attempt to code other materials
     return f"{entered}{dates}xx {material}{language} d"
+
+
+def _classes(fields: Fields) -> tuple[list[tuple[str, str]], list[str]]:
+    """The class numbers to write (050/080/082) and the subjects left for 650.
+
+    A subject that is a class number (or only looks like a Dewey number) goes to 082,
+    never to 650, even when the harvested record put it among the subjects.
+    """
+    classes = [(s.strip().lower(), one_line(n)) for s, n in fields.classification
+               if s.strip().lower() in _CLASS_FIELDS and one_line(n)]
+    numbers = {n.casefold() for _, n in classes}
+    subjects: list[str] = []
+    for subject in (one_line(s) for s in fields.subjects):
+        if not subject or subject.casefold() in numbers:
+            continue
+        if _DDC_LIKE.match(subject):
+            classes.append(("ddc", subject))
+            numbers.add(subject.casefold())
+        else:
+            subjects.append(subject)
+    order = {"lcc": 0, "udc": 1, "ddc": 2}
+    return sorted(classes, key=lambda c: order[c[0]]), subjects
+
+
+def _host_numbering(fields: Fields) -> str:
+    """773 $g: "Vol. 13, no. 1 (2024), p. 45-60", with the parts that are known."""
+    parts = []
+    if one_line(fields.volume):
+        parts.append(f"Vol. {one_line(fields.volume)}")
+    if one_line(fields.issue):
+        parts.append(f"no. {one_line(fields.issue)}")
+    text = ", ".join(parts)
+    if fields.year is not None:
+        text = f"{text} ({fields.year})" if text else f"({fields.year})"
+    if one_line(fields.pages):
+        text = f"{text}, p. {one_line(fields.pages)}" if text else f"p. {one_line(fields.pages)}"
+    return text
 
 
 def _name_indicator(name: str) -> str:
@@ -118,6 +163,10 @@ def _field_lines(rec: ExportRecord) -> list[str]:
     languages = dict.fromkeys(marc_language(c) for c in f.languages)
     languages.pop("und", None)
     out.append(datafield("041", " ", " ", [("a", code) for code in languages]))
+    classes, subjects = _classes(f)
+    for scheme, number in classes:
+        tag, ind1, ind2 = _CLASS_FIELDS[scheme]
+        out.append(datafield(tag, ind1, ind2, [("a", number)]))
     if creators:
         out.append(datafield("100", _name_indicator(creators[0]), " ", [("a", creators[0])]))
     title = one_line(f.title) or "[No title]"
@@ -129,10 +178,19 @@ def _field_lines(rec: ExportRecord) -> list[str]:
         out.append(datafield("502", " ", " ", [("a", _THESIS_NOTES[f.type])]))
     out.append(datafield("520", " ", " ", [("a", one_line(f.abstract))]))
     out += [datafield("540", " ", " ", [("a", one_line(r))]) for r in f.rights]
-    out += [datafield("650", " ", "4", [("a", one_line(s))]) for s in f.subjects]
+    out += [datafield("650", " ", "4", [("a", s)]) for s in subjects]
     out += [datafield("700", _name_indicator(n), " ", [("a", n)]) for n in creators[1:]]
     out += [datafield("700", _name_indicator(one_line(n)), " ",
                       [("a", one_line(n)), ("e", "contributor")]) for n in f.contributors]
+    if one_line(f.journal_title):
+        out.append(datafield("773", "0", " ", [
+            ("t", one_line(f.journal_title)), ("g", _host_numbering(f)),
+            *(("x", one_line(v)) for v in ids.get("issn", ())[:1])]))
+    # 852 (location) rather than the locally defined 090: 852 is MARC 21's own field,
+    # so any system reads it, and its $a names which member holds the shelf mark.
+    out += [datafield("852", " ", " ", [("a", one_line(rec.member_name)),
+                                        ("h", one_line(c))])
+            for c in f.call_numbers if one_line(c)]
     if f.link and f.link.lower().startswith(("http://", "https://")):
         out.append(datafield("856", "4", "0", [("u", one_line(f.link))]))
     return [line for line in out if line]
@@ -145,7 +203,7 @@ def build_record(rec: ExportRecord) -> str:
     """
     lines: Sequence[str] = [
         "  <record>",
-        f"    <leader>{_leader(rec.fields.type)}</leader>",
+        f"    <leader>{_leader(work_type(rec.fields))}</leader>",
         *_field_lines(rec),
         "  </record>",
     ]

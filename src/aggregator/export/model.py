@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aggregator.normalize.fields import Fields
 
-__all__ = ["ExportFormat", "ExportRecord", "one_line", "xml_safe"]
+__all__ = ["ExportFormat", "ExportRecord", "one_line", "page_range", "work_type", "xml_safe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +73,32 @@ def one_line(value: str | None) -> str:
         return ""
     text = _CONTROL.sub(lambda m: " " if m.group().isspace() else "", value)
     return " ".join(text.split())
+
+
+# "45-60", "45–60", "pp. 45 - 60" or "45": the first page, then the last if any.
+_PAGES = re.compile(r"^(?:pp?\.?\s*)?([^\s\-\u2013\u2014]+)"
+                    r"\s*(?:[-\u2013\u2014]+\s*([^\s\-\u2013\u2014]+))?$")
+
+
+def page_range(pages: str | None) -> tuple[str, str]:
+    """The first and last page of ``45-60`` (``("45", "60")``) or ``45`` (``("45", "")``).
+
+    Anything else comes back whole as the first page, so nothing is lost.
+    """
+    text = one_line(pages)
+    match = _PAGES.match(text)
+    if not match:
+        return text, ""
+    return match.group(1), match.group(2) or ""
+
+
+def work_type(fields: Fields) -> str | None:
+    """``fields.type``; when it is unknown, "Article" for a record naming its journal and
+    "Book" for one with an ISBN, so such records do not export as ``@misc`` / ``GEN``."""
+    if fields.type is not None:
+        return fields.type
+    if one_line(fields.journal_title):
+        return "Article"
+    if any(one_line(v) for v in fields.identifiers.get("isbn", ())):
+        return "Book"
+    return None

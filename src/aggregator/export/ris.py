@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from aggregator.export.model import ExportRecord, one_line
+from aggregator.export.model import ExportRecord, one_line, page_range, work_type
 
 __all__ = ["EOL", "render_ris"]
 
@@ -30,10 +30,18 @@ def _record(rec: ExportRecord) -> list[str]:
     """Every line of one record, from ``TY`` to ``ER``."""
     f = rec.fields
     ids = f.identifiers
-    lines = [f"TY  - {_TYPES.get(f.type or '', 'GEN')}"]
+    kind = _TYPES.get(work_type(f) or "", "GEN")
+    lines = [f"TY  - {kind}"]
     lines += _lines("AU", f.creators)
     lines += _lines("TI", [f.title])
     lines += _lines("PY", [str(f.year) if f.year is not None else None])
+    first, last = page_range(f.pages)
+    # JO for a journal's name; T2 for the book or proceedings a chapter or paper is in.
+    lines += _lines("JO" if kind == "JOUR" else "T2", [f.journal_title])
+    lines += _lines("VL", [f.volume])
+    lines += _lines("IS", [f.issue])
+    lines += _lines("SP", [first])
+    lines += _lines("EP", [last])
     lines += _lines("PB", [f.publisher])
     lines += _lines("AB", [f.abstract])
     lines += _lines("KW", f.subjects)

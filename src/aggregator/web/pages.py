@@ -25,6 +25,7 @@ from aggregator.web.params import (
 )
 from aggregator.web.searching import relaxations, spelling, title_pieces
 from aggregator.web.state import portal
+from aggregator.web.urls import absolute_url
 
 bp = Blueprint("pages", __name__)
 RECENT = 8
@@ -111,10 +112,14 @@ def record(record_id: int) -> tuple[str, int] | str:
     if page is None:
         abort(404)
     from aggregator.export import citation
+    from aggregator.export.highwire import citation_meta
 
     return render_template(
         "record.html", page=page, fields=page.fields,
         citation=citation(page.fields),
+        # A withdrawn record is not offered to Google Scholar.
+        citation_meta=[] if page.deleted else citation_meta(
+            page.fields, absolute_url("pages.record", record_id=record_id)),
         raw=(page.metadata_xml or b"").decode("utf-8", "replace"),
     ), (410 if page.deleted else 200)
 

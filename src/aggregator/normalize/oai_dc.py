@@ -92,10 +92,7 @@ def _draft(buckets: list[list[str]]) -> Draft:
     draft.other_titles = buckets[_ALTERNATIVE]
     draft.creators = buckets[_CREATOR]
     draft.contributors = buckets[_CONTRIBUTOR]
-    subjects = buckets[_SUBJECT]
-    if any(";" in v for v in subjects):  # "kata kunci; kata kunci"
-        subjects = [part.strip() for v in subjects for part in v.split(";")]
-    draft.subjects = subjects
+    draft.subjects = buckets[_SUBJECT]  # split on ";" when finishing
     # An element named "abstract" beats a generic description of the same length.
     draft.abstracts = buckets[_ABSTRACT] + buckets[_DESCRIPTION]
     draft.publishers = buckets[_PUBLISHER]

@@ -173,3 +173,20 @@ def test_type_share_on_a_mixed_sample_is_high() -> None:
     ]
     typed = sum(1 for f in sample if f.type is not None)
     assert typed / len(sample) > 0.9
+
+
+def test_slims_text_with_only_a_call_number_is_a_book() -> None:
+    fields = dc("<dc:title>Hukum tata negara</dc:title><dc:type>Text</dc:type>"
+                "<dc:subject>342</dc:subject><dc:identifier>342 SEM h</dc:identifier>")
+    assert fields.type == "Book"
+    assert dc("<dc:type>Image</dc:type><dc:identifier>342 SEM h</dc:identifier>").type == "Image"
+
+
+def test_eprints_article_with_journal_name_only() -> None:
+    fields = dc("<dc:type>Article</dc:type><dc:type>PeerReviewed</dc:type>"
+                "<dc:source>Jurnal Teknologi dan Sistem Informasi Nusantara</dc:source>")
+    assert fields.journal_title == "Jurnal Teknologi dan Sistem Informasi Nusantara"
+    assert fields.volume is None
+    # A thesis's dc:source is not a journal.
+    assert dc("<dc:type>Skripsi</dc:type><dc:source>Koleksi Digital</dc:source>"
+              ).journal_title is None

@@ -8,10 +8,15 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from aggregator.normalize.catalogue import call_number, class_number, parse_citation
+from aggregator.normalize.catalogue import (
+    Citation,
+    call_number,
+    class_number,
+    parse_citation,
+)
 from aggregator.normalize.fields import Fields
 from aggregator.normalize.identifiers import classify, link_from
-from aggregator.normalize.vocab import language_codes, resolve_type
+from aggregator.normalize.vocab import is_textual, language_codes, resolve_type
 from aggregator.normalize.years import pick_year
 
 __all__ = ["Draft", "Node", "clean", "local_name", "text_of"]
@@ -124,7 +129,10 @@ class Draft:
                         None)
         kind = self.strong_type or resolve_type(self.types) or self.fallback_type
         if kind is None:
-            kind = _type_from_evidence(identifiers, citation is not None)
+            shelved = bool(self.call_numbers) and (not self.types or is_textual(self.types))
+            kind = _type_from_evidence(identifiers, citation is not None, shelved)
+        if citation is None and kind == "Article":
+            citation = _journal_only(self.hosts)
         classification = _unique_pairs(
             found for value, hint in self.classes
             if (found := class_number(value, hint)) is not None)
@@ -194,13 +202,27 @@ class Draft:
         return {kind: tuple(values) for kind, values in grouped.items()}, link_pairs
 
 
-def _type_from_evidence(identifiers: dict[str, tuple[str, ...]], cited: bool) -> str | None:
-    """A type when the values say nothing specific: an ISBN makes a book, a journal
-    citation (volume or issue) an article."""
+def _type_from_evidence(identifiers: dict[str, tuple[str, ...]], cited: bool,
+                        shelved: bool) -> str | None:
+    """A type when the type values say nothing specific (absent, or only "Text").
+
+    A journal citation (volume or issue) makes an article; an ISBN, or a shelf mark on a
+    text item of a library catalogue (SLiMS's GMD "Text"), a book. An ISSN alone says
+    nothing (a book in a series has one too).
+    """
     if cited:
         return "Article"
-    if identifiers.get("isbn"):
+    if identifiers.get("isbn") or shelved:
         return "Book"
+    return None
+
+
+def _journal_only(hosts: list[str]) -> Citation | None:
+    """An article's host given by its name alone (EPrints' dc:source "Jurnal X")."""
+    for value in hosts:
+        found = classify(value)
+        if (found is None or found[0] == "other") and any(ch.isalpha() for ch in value):
+            return Citation(journal_title=value.strip(" ;,."))
     return None
 
 

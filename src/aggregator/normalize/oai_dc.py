@@ -15,8 +15,9 @@ _DC_PREFIX = "{" + DC_NS + "}"
 
 # Buckets the element values are sorted into (an index each: cheaper than a call).
 (_TITLE, _ALTERNATIVE, _CREATOR, _CONTRIBUTOR, _SUBJECT, _DESCRIPTION, _ABSTRACT,
- _PUBLISHER, _DATE, _LATER_DATE, _TYPE, _LANGUAGE, _IDENTIFIER, _RELATED, _RIGHTS) = range(15)
-_BUCKETS = 15
+ _PUBLISHER, _DATE, _LATER_DATE, _TYPE, _LANGUAGE, _IDENTIFIER, _RELATED, _RIGHTS,
+ _SOURCE) = range(16)
+_BUCKETS = 16
 
 # Local name → bucket. DC Terms names appear in the DC 1.1 namespace too (SLiMS writes
 # dc:abstract, dc:hasVersion, dc:medium; Dataverse and SEANOE mix dcterms into oai_dc).
@@ -39,7 +40,7 @@ _BY_LOCAL_NAME: dict[str, int] = {
     "language": _LANGUAGE,
     "identifier": _IDENTIFIER,
     "relation": _RELATED,
-    "source": _RELATED,
+    "source": _SOURCE,  # OJS: "Jurnal X; Vol 13 No 1 (2024); 45-60", or its ISSN
     "isPartOf": _RELATED,
     "isVersionOf": _RELATED,
     "rights": _RIGHTS,
@@ -101,6 +102,7 @@ def _draft(buckets: list[list[str]]) -> Draft:
     draft.types = buckets[_TYPE]
     draft.languages = buckets[_LANGUAGE]
     draft.identifiers = buckets[_IDENTIFIER]
-    draft.related = buckets[_RELATED]
+    draft.related = buckets[_RELATED] + buckets[_SOURCE]
+    draft.hosts = buckets[_SOURCE]
     draft.rights = buckets[_RIGHTS]
     return draft

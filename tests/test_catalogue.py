@@ -190,3 +190,18 @@ def test_eprints_article_with_journal_name_only() -> None:
     # A thesis's dc:source is not a journal.
     assert dc("<dc:type>Skripsi</dc:type><dc:source>Koleksi Digital</dc:source>"
               ).journal_title is None
+
+
+def test_subject_languages_from_xml_lang_and_mods() -> None:
+    fields = dc('<dc:subject xml:lang="id">Pendidikan; Sekolah</dc:subject>'
+                '<dc:subject xml:lang="en">Education</dc:subject>'
+                "<dc:subject>Kurikulum</dc:subject><dc:subject>education</dc:subject>")
+    assert fields.subjects == ("Pendidikan", "Sekolah", "Education", "Kurikulum")
+    assert fields.subject_languages == ("id", "id", "en", None)
+    assert Fields.from_json(fields.as_json()) == fields
+    assert dc("<dc:subject>Kurikulum</dc:subject>").subject_languages == ()
+    mods = normalize(
+        b'<mods xmlns="http://www.loc.gov/mods/v3"><subject lang="eng"><topic>Libraries</topic>'
+        b'</subject><subject lang="ind"><topic>Perpustakaan</topic></subject></mods>', "mods")
+    assert mods.subjects == ("Libraries", "Perpustakaan")
+    assert mods.subject_languages == ("en", "id")

@@ -90,7 +90,8 @@ class Draft:
     __slots__ = ("abstracts", "call_numbers", "classes", "contributors", "creators",
                  "dates", "fallback_dates", "fallback_type", "format", "hosts",
                  "identifiers", "languages", "links", "other_titles", "publishers",
-                 "related", "rights", "strong_type", "subjects", "titles", "types")
+                 "related", "rights", "strong_type", "subject_langs", "subjects", "titles",
+                 "types")
 
     def __init__(self, fmt: str) -> None:
         self.format = fmt
@@ -115,6 +116,8 @@ class Draft:
         self.classes: list[tuple[str, str | None]] = []
         self.call_numbers: list[str] = []
         self.hosts: list[str] = []
+        # Subject value → language, for the subjects whose language the record gives.
+        self.subject_langs: dict[str, str] = {}
 
     def finish(self) -> Fields:
         """Build the immutable :class:`Fields`."""
@@ -124,7 +127,7 @@ class Draft:
             year, fallback_raw = pick_year(self.fallback_dates)
             year_raw = year_raw if year is None and year_raw else fallback_raw
         identifiers, pairs = self._identifiers()
-        subjects = self._subjects()
+        subjects, subject_languages = self._subjects()
         citation = next((c for c in map(parse_citation, self.hosts + self.related) if c),
                         None)
         kind = self.strong_type or resolve_type(self.types) or self.fallback_type
@@ -159,16 +162,21 @@ class Draft:
             volume=citation.volume if citation else None,
             issue=citation.issue if citation else None,
             pages=citation.pages if citation else None,
+            subject_languages=subject_languages,
         )
 
-    def _subjects(self) -> tuple[str, ...]:
-        """Subjects split on ``;``, class numbers moved out, case-folded duplicates dropped.
+    def _subjects(self) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+        """Subjects split on ``;``, class numbers moved out, case-folded duplicates dropped,
+        and the language of each (empty when none is known).
 
         A heading with subdivisions ("Anak -- Psikologi") stays one subject, as a
-        cataloguer built it; the first spelling of a repeated term is kept.
+        cataloguer built it; the first spelling of a repeated term is kept, and the same
+        term in two languages ("Education" en, "Education" id) is still one subject.
         """
         seen: dict[str, str] = {}
+        langs: dict[str, str | None] = {}
         for raw in self.subjects:
+            lang = self.subject_langs.get(raw)
             for part in raw.split(";") if ";" in raw else (raw,):
                 value = part.strip()
                 if not value:
@@ -176,8 +184,13 @@ class Draft:
                 if class_number(value) is not None:
                     self.classes.append((value, None))
                     continue
-                seen.setdefault(value.casefold(), value)
-        return tuple(seen.values())
+                key = value.casefold()
+                if key not in seen:
+                    seen[key] = value
+                    langs[key] = lang
+        if not self.subject_langs:
+            return tuple(seen.values()), ()
+        return tuple(seen.values()), tuple(langs.values())
 
     def _identifiers(self) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
         """Classify identifiers (all kept) and related values (kept when recognised)."""

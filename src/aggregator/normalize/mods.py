@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aggregator.normalize.builder import Draft, Node, local_name, text_of
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.vocab import language_code
 
 __all__ = ["MODS_NS", "map_mods", "mods_record"]
 
@@ -83,6 +84,9 @@ def _on_subject(d: Draft, node: Node) -> None:
             parts.append(text_of(child))
     heading = " -- ".join(p for p in parts if p)
     d.subjects.append(heading)
+    lang = node.get("lang") or node.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if heading and lang:
+        d.subject_langs[heading] = language_code(lang) or lang.strip()
 
 
 def _on_abstract(d: Draft, node: Node) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aggregator.normalize.builder import Draft, Node, local_name, text_of
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.vocab import language_code
 
 __all__ = ["DC_NS", "DCTERMS_NS", "OAI_DC_NS", "has_dc_children", "map_oai_dc"]
 
@@ -11,6 +12,7 @@ OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 DCTERMS_NS = "http://purl.org/dc/terms/"
 _DC_PREFIX = "{" + DC_NS + "}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 # Buckets the element values are sorted into (an index each: cheaper than a call).
@@ -72,6 +74,7 @@ def map_oai_dc(root: Node) -> Fields:
     namespace declarations).
     """
     buckets: list[list[str]] = [[] for _ in range(_BUCKETS)]
+    langs: dict[str, str] = {}
     by_tag = _BY_TAG
     for child in root:
         tag = child.tag  # comments and PIs have a function here: no bucket, local name ""
@@ -83,7 +86,18 @@ def map_oai_dc(root: Node) -> Fields:
         value = text_of(child)
         if value:
             buckets[bucket].append(value)
-    return _draft(buckets).finish()
+            if bucket == _SUBJECT:
+                lang = child.get(_XML_LANG)
+                if lang:
+                    langs[value] = lang
+    draft = _draft(buckets)
+    draft.subject_langs = _codes(langs)
+    return draft.finish()
+
+
+def _codes(langs: dict[str, str]) -> dict[str, str]:
+    """Language values mapped to codes (kept as given when not recognised)."""
+    return {value: language_code(lang) or lang.strip() for value, lang in langs.items()}
 
 
 def _draft(buckets: list[list[str]]) -> Draft:

@@ -84,6 +84,10 @@ def test_explicit_type_beats_evidence() -> None:
         ("Journal of Y; Vol 2, No 1 (2020): March; 1-10", ("Journal of Y", "2", "1", "1-10")),
         ("Journal Z, Volume 3, Issue 2, pp. 10-20", ("Journal Z", "3", "2", "10-20")),
         ("Jurnal Ilmiah; No 4 (2021)", ("Jurnal Ilmiah", None, "4", None)),
+        # OJS in Spanish (the Universidad de Antioquia capture): the year is no issue.
+        ("Revista Facultad de Ingeniería; núm. 39 (2007): Revista Facultad de Ingeniería; "
+         "42-55", ("Revista Facultad de Ingeniería", None, "39", "42-55")),
+        ("Jurnal Y; Vol IV No 2", ("Jurnal Y", "IV", "2", None)),
     ],
 )
 def test_citation_forms(value: str, expected: tuple[str | None, ...]) -> None:
@@ -93,7 +97,8 @@ def test_citation_forms(value: str, expected: tuple[str | None, ...]) -> None:
 
 
 @pytest.mark.parametrize("value", ["https://ojs.example.ac.id/index.php/jpd", "2579-5449",
-                                   "Koleksi Perpustakaan Daerah"])
+                                   "Koleksi Perpustakaan Daerah", "Jurnal Nomor Satu",
+                                   "Jurnal A (2019)"])
 def test_plain_relations_are_not_citations(value: str) -> None:
     assert parse_citation(value) is None
 

@@ -64,18 +64,24 @@ class Citation:
     year: int | None = None
 
 
-_VOL = r"(?:vol(?:ume)?|jilid|volum)\.?\s*(?P<vol>[\w-]{1,10})"
-_ISSUE = r"(?:no|nomor|nomer|number|num|issue|iss|edisi)\.?\s*(?P<iss>[\w/-]{1,10})"
+_NUMBER = r"(?:\d[\w/-]{0,9}|[IVXLC]{1,6}\b)"  # "13", "2A", "1/2", "IV"
+_VOL = r"(?:vol(?:ume)?|jilid|volum|tomo)(?![^\W\d_])\.?\s*(?P<vol>" + _NUMBER + ")"
+_ISSUE = (r"(?:no|nomor|nomer|number|núm|num|número|numero|n[º°]|issue|iss|edisi)"
+          r"(?![^\W\d_])\.?\s*(?P<iss>" + _NUMBER + ")")
 _PAGES_RE = re.compile(
     r"(?:\b(?:pp?|hal(?:aman)?|hlm|pages?)\.?\s*)?(?P<pg>\d{1,5}\s*[-–]\s*\d{1,5}|\d{1,5})\s*$",
     re.IGNORECASE)
 _VOL_ISSUE = re.compile(_VOL + r"(?:\s*[,.;:]?\s*" + _ISSUE + r")?", re.IGNORECASE)
-_ISSUE_ONLY = re.compile(r"\b" + _ISSUE, re.IGNORECASE)
+_ISSUE_ONLY = re.compile(r"(?<!\w)" + _ISSUE, re.IGNORECASE)
 # "13(1)" / "13 (1)", the APA form.
-_COMPACT = re.compile(r"(?<![\w.])(?P<vol>\d{1,4})\s*\((?P<iss>[\w/-]{1,10})\)")
+# A four-digit year in the brackets is not an issue ("núm. 39 (2007)").
+_COMPACT = re.compile(
+    r"(?<![\w.])(?P<vol>\d{1,4})\s*\((?!(?:1[5-9]|20)\d\d\))(?P<iss>[\w/-]{1,10})\)")
 _YEAR = re.compile(r"\((?:[^()]*?)((?:1[5-9]|20)\d\d)\)")
 _ISSN_PART = re.compile(r"[EP]?-?ISSN\s*:?\s*\d{4}-?\d{3}[\dXx]", re.IGNORECASE)
-_LOCATOR = re.compile(_VOL + r"|\b" + _ISSUE + r"|(?<![\w.])\d{1,4}\s*\(", re.IGNORECASE)
+_LOCATOR = re.compile(
+    _VOL + r"|(?<!\w)" + _ISSUE + r"|(?<![\w.])\d{1,4}\s*\((?!(?:1[5-9]|20)\d\d\))",
+    re.IGNORECASE)
 
 
 def parse_citation(value: str) -> Citation | None:

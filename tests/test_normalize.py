@@ -93,12 +93,13 @@ DSPACE = dc(
         (SLIMS, {
             "title": "Tafsir Al-Qur\u2019an Tematik: Etika Berkeluarga",
             "creators": ("Kementerian Agama RI",), "year": 2012, "year_raw": "2012",
-            "languages": ("id",), "type": None, "types_raw": ("Text",),
-            "abstract": "Seri tafsir tematik", "subjects": ("Tafsir", "297.122"),
+            "languages": ("id",), "type": "Book", "types_raw": ("Text",),
+            "abstract": "Seri tafsir tematik", "subjects": ("Tafsir",),
+            "classification": (("ddc", "297.122"),), "call_numbers": ("297.122 TAF",),
             "identifiers": {
                 "url": ("http://perpustakaan.example.ac.id:80/slims/index.php?"
                         "p=show_detail&id=1235",),
-                "isbn": ("9786028519939",), "other": ("297.122 TAF",)},
+                "isbn": ("9786028519939",)},
             "link": "http://perpustakaan.example.ac.id:80/slims/index.php?p=show_detail&id=1235",
         }),
         (EPRINTS, {

@@ -92,6 +92,36 @@ def index_status_cmd(obj: Any, as_json: bool) -> None:
         click.echo(f"{key}: {value}")
 
 
+@index_group.command("report")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_obj
+def index_report(obj: Any, as_json: bool) -> None:
+    """How well the catalogue is described: works with a type (and the raw types left
+    unmapped), records with a classification, articles with journal details."""
+    from aggregator.store.quality import catalogue_report
+
+    with obj.session() as session:
+        report = catalogue_report(session)
+    data = report.as_json()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"works: {data['works']} (from {data['records']} records)")
+    click.echo(f"works with a type: {data['works_typed']} ({data['works_typed_percent']}%); "
+               f"records: {data['records_typed']} ({data['records_typed_percent']}%)")
+    click.echo(f"records with a classification: {data['records_classified']} "
+               f"({data['records_classified_percent']}%)")
+    click.echo(f"articles with journal details: {data['articles_with_journal']} of "
+               f"{data['articles']} ({data['articles_with_journal_percent']}%)")
+    if report.not_normalised:
+        click.echo(f"records never normalised: {report.not_normalised} "
+                   "(run `aggregator index rebuild --renormalise`)")
+    if report.unmapped_types:
+        click.echo("commonest raw types of records without a type:")
+        for value, count in report.unmapped_types:
+            click.echo(f"  {count:6d}  {value}")
+
+
 @click.command("search")
 @click.argument("query", default="")
 @click.option("--member", multiple=True, help="Only works held by this member (repeatable).")

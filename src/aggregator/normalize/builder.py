@@ -5,12 +5,18 @@ from __future__ import annotations
 import contextlib
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from aggregator.normalize.catalogue import (
+    Citation,
+    call_number,
+    class_number,
+    parse_citation,
+)
 from aggregator.normalize.fields import Fields
 from aggregator.normalize.identifiers import classify, link_from
-from aggregator.normalize.vocab import language_codes, resolve_type
+from aggregator.normalize.vocab import is_textual, language_codes, resolve_type
 from aggregator.normalize.years import pick_year
 
 __all__ = ["Draft", "Node", "clean", "local_name", "text_of"]
@@ -81,10 +87,11 @@ class Draft:
     Every list keeps document order; duplicates are removed when finishing.
     """
 
-    __slots__ = ("abstracts", "contributors", "creators", "dates", "fallback_dates",
-                 "fallback_type", "format", "identifiers", "languages", "links",
-                 "other_titles", "publishers", "related", "rights", "strong_type",
-                 "subjects", "titles", "types")
+    __slots__ = ("abstracts", "call_numbers", "classes", "contributors", "creators",
+                 "dates", "fallback_dates", "fallback_type", "format", "hosts",
+                 "identifiers", "languages", "links", "other_titles", "publishers",
+                 "related", "rights", "strong_type", "subject_langs", "subjects", "titles",
+                 "types")
 
     def __init__(self, fmt: str) -> None:
         self.format = fmt
@@ -105,6 +112,12 @@ class Draft:
         self.related: list[str] = []
         self.links: list[str] = []
         self.rights: list[str] = []
+        # Class numbers as (value, scheme hint or None), shelf marks, host descriptions.
+        self.classes: list[tuple[str, str | None]] = []
+        self.call_numbers: list[str] = []
+        self.hosts: list[str] = []
+        # Subject value → language, for the subjects whose language the record gives.
+        self.subject_langs: dict[str, str] = {}
 
     def finish(self) -> Fields:
         """Build the immutable :class:`Fields`."""
@@ -113,14 +126,25 @@ class Draft:
         if year is None and self.fallback_dates:
             year, fallback_raw = pick_year(self.fallback_dates)
             year_raw = year_raw if year is None and year_raw else fallback_raw
-        kind = self.strong_type or resolve_type(self.types) or self.fallback_type
         identifiers, pairs = self._identifiers()
+        subjects, subject_languages = self._subjects()
+        citation = next((c for c in map(parse_citation, self.hosts + self.related) if c),
+                        None)
+        kind = self.strong_type or resolve_type(self.types) or self.fallback_type
+        if kind is None:
+            shelved = bool(self.call_numbers) and (not self.types or is_textual(self.types))
+            kind = _type_from_evidence(identifiers, citation is not None, shelved)
+        if citation is None and kind == "Article":
+            citation = _journal_only(self.hosts)
+        classification = _unique_pairs(
+            found for value, hint in self.classes
+            if (found := class_number(value, hint)) is not None)
         return Fields(
             title=titles[0] if titles else None,
             other_titles=titles[1:],
             creators=_unique(self.creators),
             contributors=_unique(self.contributors),
-            subjects=_unique(self.subjects),
+            subjects=subjects,
             abstract=_pick_abstract(self.abstracts),
             publisher=next((p for p in self.publishers if p), None),
             year=year,
@@ -132,7 +156,41 @@ class Draft:
             rights=_unique(self.rights),
             link=link_from(pairs),
             format=self.format,
+            classification=classification,
+            call_numbers=_unique(self.call_numbers),
+            journal_title=citation.journal_title if citation else None,
+            volume=citation.volume if citation else None,
+            issue=citation.issue if citation else None,
+            pages=citation.pages if citation else None,
+            subject_languages=subject_languages,
         )
+
+    def _subjects(self) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+        """Subjects split on ``;``, class numbers moved out, case-folded duplicates dropped,
+        and the language of each (empty when none is known).
+
+        A heading with subdivisions ("Anak -- Psikologi") stays one subject, as a
+        cataloguer built it; the first spelling of a repeated term is kept, and the same
+        term in two languages ("Education" en, "Education" id) is still one subject.
+        """
+        seen: dict[str, str] = {}
+        langs: dict[str, str | None] = {}
+        for raw in self.subjects:
+            lang = self.subject_langs.get(raw)
+            for part in raw.split(";") if ";" in raw else (raw,):
+                value = part.strip()
+                if not value:
+                    continue
+                if class_number(value) is not None:
+                    self.classes.append((value, None))
+                    continue
+                key = value.casefold()
+                if key not in seen:
+                    seen[key] = value
+                    langs[key] = lang
+        if not self.subject_langs:
+            return tuple(seen.values()), ()
+        return tuple(seen.values()), tuple(langs.values())
 
     def _identifiers(self) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
         """Classify identifiers (all kept) and related values (kept when recognised)."""
@@ -142,11 +200,48 @@ class Draft:
                                    (self.related, False)):
             for value in source:
                 found = classify(value)
+                if keep_other and found is not None and found[0] == "other":
+                    if class_number(value) is not None:
+                        self.classes.append((value, None))
+                        continue
+                    shelf = call_number(value)
+                    if shelf is not None:
+                        self.call_numbers.append(shelf)
+                        continue
                 if found is None or (found[0] == "other" and not keep_other):
                     continue
                 grouped.setdefault(found[0], {})[found[1]] = None
                 link_pairs.append(found)
         return {kind: tuple(values) for kind, values in grouped.items()}, link_pairs
+
+
+def _type_from_evidence(identifiers: dict[str, tuple[str, ...]], cited: bool,
+                        shelved: bool) -> str | None:
+    """A type when the type values say nothing specific (absent, or only "Text").
+
+    A journal citation (volume or issue) makes an article; an ISBN, or a shelf mark on a
+    text item of a library catalogue (SLiMS's GMD "Text"), a book. An ISSN alone says
+    nothing (a book in a series has one too).
+    """
+    if cited:
+        return "Article"
+    if identifiers.get("isbn") or shelved:
+        return "Book"
+    return None
+
+
+def _journal_only(hosts: list[str]) -> Citation | None:
+    """An article's host given by its name alone (EPrints' dc:source "Jurnal X")."""
+    for value in hosts:
+        found = classify(value)
+        if (found is None or found[0] == "other") and any(ch.isalpha() for ch in value):
+            return Citation(journal_title=value.strip(" ;,."))
+    return None
+
+
+def _unique_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Pairs without duplicates, in first-seen order."""
+    return tuple(dict.fromkeys(pairs))
 
 
 def _unique(values: list[str]) -> tuple[str, ...]:

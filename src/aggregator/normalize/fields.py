@@ -41,6 +41,9 @@ class Fields:
         volume: the journal volume (``13``).
         issue: the journal issue (``1``).
         pages: the pages, ``45-60`` or ``45`` (the ISSN stays in ``identifiers``).
+        subject_languages: the language code of each subject, parallel to ``subjects``
+            (``None`` where unknown), from ``xml:lang`` on dc:subject or MODS
+            ``subject/@lang``; empty when no subject's language is known.
     """
 
     title: str | None = None
@@ -65,6 +68,7 @@ class Fields:
     volume: str | None = None
     issue: str | None = None
     pages: str | None = None
+    subject_languages: tuple[str | None, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become JSON arrays when encoded)."""
@@ -78,7 +82,7 @@ class Fields:
         """Rebuild from :meth:`as_json` output."""
         values = dict(data)
         for key in ("other_titles", "creators", "contributors", "subjects", "types_raw",
-                    "languages", "rights", "call_numbers"):
+                    "languages", "rights", "call_numbers", "subject_languages"):
             values[key] = tuple(values.get(key) or ())
         values["classification"] = tuple(
             (str(scheme), str(number)) for scheme, number in values.get("classification") or ())

@@ -157,7 +157,33 @@ def _on_link(d: Draft, f: _Field) -> None:
     d.identifiers.extend(f.all("u"))
 
 
+_CLASS_SCHEMES = {"082": "ddc", "080": "udc", "050": "lcc"}
+
+
+def _on_class(d: Draft, f: _Field) -> None:
+    scheme = _CLASS_SCHEMES[f.tag]
+    for value in f.all("a"):
+        # DDC segmentation marks ("372.2/1") and LCC's item part ($b) are not the class.
+        d.classes.append((value.replace("/", "").replace("'", ""), scheme))
+
+
+def _on_call_number(d: Draft, f: _Field) -> None:
+    # 090 (local call number) $a $b; 852 (holdings) $k prefix, $h class, $i item part.
+    codes = "ab" if f.tag == "090" else "khi"
+    shelf = " ".join(v for c in codes for v in f.all(c))
+    if shelf:
+        d.call_numbers.append(shelf)
+
+
+def _on_host(d: Draft, f: _Field) -> None:
+    title, detail = f.first("t"), f.all("g")
+    d.hosts.append("; ".join([title, *detail]) if title else "; ".join(detail))
+    d.related.extend(f.all("x"))  # the journal's ISSN
+
+
 _HANDLERS: dict[str, Callable[[Draft, _Field], None]] = {
+    "082": _on_class, "080": _on_class, "050": _on_class, "090": _on_call_number,
+    "852": _on_call_number, "773": _on_host,
     "245": _on_title, "240": _on_other_title, "242": _on_other_title,
     "246": _on_other_title, "100": _on_creator, "110": _on_creator, "111": _on_creator,
     "700": _on_added_name, "710": _on_added_name, "711": _on_added_name,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aggregator.normalize.builder import Draft, Node, local_name, text_of
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.vocab import language_code
 
 __all__ = ["MODS_NS", "map_mods", "mods_record"]
 
@@ -83,6 +84,9 @@ def _on_subject(d: Draft, node: Node) -> None:
             parts.append(text_of(child))
     heading = " -- ".join(p for p in parts if p)
     d.subjects.append(heading)
+    lang = node.get("lang") or node.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if heading and lang:
+        d.subject_langs[heading] = language_code(lang) or lang.strip()
 
 
 def _on_abstract(d: Draft, node: Node) -> None:
@@ -131,7 +135,55 @@ def _on_access(d: Draft, node: Node) -> None:
     d.rights.append(text_of(node))
 
 
+_CLASS_AUTHORITIES = {"ddc": "ddc", "udc": "udc", "lcc": "lcc"}
+
+
+def _on_classification(d: Draft, node: Node) -> None:
+    scheme = _CLASS_AUTHORITIES.get((node.get("authority") or "").lower())
+    value = text_of(node)
+    if value:
+        d.classes.append((value.replace("/", ""), scheme))
+
+
+def _on_related(d: Draft, node: Node) -> None:
+    """A host item (the journal of an article) gives the citation and the ISSN."""
+    if (node.get("type") or "") != "host":
+        return
+    title, volume, issue, pages = "", "", "", ""
+    for name, child in _children(node):
+        if name == "titleInfo" and not title:
+            title = _title(child)
+        elif name == "identifier" and (child.get("type") or "").lower() == "issn":
+            d.related.append("ISSN " + text_of(child))
+        elif name == "part":
+            volume, issue, pages = _part(child)
+    parts = [title] if title else []
+    parts.append(" ".join(p for p in (f"Vol {volume}" if volume else "",
+                                      f"No {issue}" if issue else "") if p))
+    if pages:
+        parts.append(f"pp. {pages}")
+    d.hosts.append("; ".join(p for p in parts if p))
+
+
+def _part(node: Node) -> tuple[str, str, str]:
+    """Volume, issue and pages from a MODS ``part``."""
+    volume = issue = pages = ""
+    for name, child in _children(node):
+        if name == "detail":
+            number = next((text_of(c) for n, c in _children(child) if n == "number"), "")
+            kind = (child.get("type") or "").lower()
+            if kind == "volume":
+                volume = number
+            elif kind in ("issue", "number"):
+                issue = number
+        elif name == "extent":
+            ends = {n: text_of(c) for n, c in _children(child) if n in ("start", "end")}
+            pages = "-".join(v for v in (ends.get("start"), ends.get("end")) if v)
+    return volume, issue, pages
+
+
 _HANDLERS: dict[str, Callable[[Draft, Node], None]] = {
+    "classification": _on_classification, "relatedItem": _on_related,
     "titleInfo": _on_title, "name": _on_name, "subject": _on_subject,
     "abstract": _on_abstract, "originInfo": _on_origin, "genre": _on_genre,
     "typeOfResource": _on_genre, "language": _on_language, "identifier": _on_identifier,
@@ -143,7 +195,7 @@ def map_mods(root: Node) -> Fields:
     """Map a ``mods`` element to fields.
 
     Only direct children count: a ``relatedItem`` (the host collection, a series)
-    describes another work, not this one.
+    describes another work, not this one; a host's title and part give the citation.
     """
     draft = Draft("mods")
     for name, child in _children(root):

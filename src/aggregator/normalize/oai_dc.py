@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aggregator.normalize.builder import Draft, Node, local_name, text_of
 from aggregator.normalize.fields import Fields
+from aggregator.normalize.vocab import language_code
 
 __all__ = ["DC_NS", "DCTERMS_NS", "OAI_DC_NS", "has_dc_children", "map_oai_dc"]
 
@@ -11,12 +12,14 @@ OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 DCTERMS_NS = "http://purl.org/dc/terms/"
 _DC_PREFIX = "{" + DC_NS + "}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 # Buckets the element values are sorted into (an index each: cheaper than a call).
 (_TITLE, _ALTERNATIVE, _CREATOR, _CONTRIBUTOR, _SUBJECT, _DESCRIPTION, _ABSTRACT,
- _PUBLISHER, _DATE, _LATER_DATE, _TYPE, _LANGUAGE, _IDENTIFIER, _RELATED, _RIGHTS) = range(15)
-_BUCKETS = 15
+ _PUBLISHER, _DATE, _LATER_DATE, _TYPE, _LANGUAGE, _IDENTIFIER, _RELATED, _RIGHTS,
+ _SOURCE) = range(16)
+_BUCKETS = 16
 
 # Local name → bucket. DC Terms names appear in the DC 1.1 namespace too (SLiMS writes
 # dc:abstract, dc:hasVersion, dc:medium; Dataverse and SEANOE mix dcterms into oai_dc).
@@ -39,7 +42,7 @@ _BY_LOCAL_NAME: dict[str, int] = {
     "language": _LANGUAGE,
     "identifier": _IDENTIFIER,
     "relation": _RELATED,
-    "source": _RELATED,
+    "source": _SOURCE,  # OJS: "Jurnal X; Vol 13 No 1 (2024); 45-60", or its ISSN
     "isPartOf": _RELATED,
     "isVersionOf": _RELATED,
     "rights": _RIGHTS,
@@ -71,6 +74,7 @@ def map_oai_dc(root: Node) -> Fields:
     namespace declarations).
     """
     buckets: list[list[str]] = [[] for _ in range(_BUCKETS)]
+    langs: dict[str, str] = {}
     by_tag = _BY_TAG
     for child in root:
         tag = child.tag  # comments and PIs have a function here: no bucket, local name ""
@@ -82,7 +86,18 @@ def map_oai_dc(root: Node) -> Fields:
         value = text_of(child)
         if value:
             buckets[bucket].append(value)
-    return _draft(buckets).finish()
+            if bucket == _SUBJECT:
+                lang = child.get(_XML_LANG)
+                if lang:
+                    langs[value] = lang
+    draft = _draft(buckets)
+    draft.subject_langs = _codes(langs)
+    return draft.finish()
+
+
+def _codes(langs: dict[str, str]) -> dict[str, str]:
+    """Language values mapped to codes (kept as given when not recognised)."""
+    return {value: language_code(lang) or lang.strip() for value, lang in langs.items()}
 
 
 def _draft(buckets: list[list[str]]) -> Draft:
@@ -92,10 +107,7 @@ def _draft(buckets: list[list[str]]) -> Draft:
     draft.other_titles = buckets[_ALTERNATIVE]
     draft.creators = buckets[_CREATOR]
     draft.contributors = buckets[_CONTRIBUTOR]
-    subjects = buckets[_SUBJECT]
-    if any(";" in v for v in subjects):  # "kata kunci; kata kunci"
-        subjects = [part.strip() for v in subjects for part in v.split(";")]
-    draft.subjects = subjects
+    draft.subjects = buckets[_SUBJECT]  # split on ";" when finishing
     # An element named "abstract" beats a generic description of the same length.
     draft.abstracts = buckets[_ABSTRACT] + buckets[_DESCRIPTION]
     draft.publishers = buckets[_PUBLISHER]
@@ -104,6 +116,7 @@ def _draft(buckets: list[list[str]]) -> Draft:
     draft.types = buckets[_TYPE]
     draft.languages = buckets[_LANGUAGE]
     draft.identifiers = buckets[_IDENTIFIER]
-    draft.related = buckets[_RELATED]
+    draft.related = buckets[_RELATED] + buckets[_SOURCE]
+    draft.hosts = buckets[_SOURCE]
     draft.rights = buckets[_RIGHTS]
     return draft

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-__all__ = ["TYPES", "language_code", "language_codes", "resolve_type", "type_of"]
+__all__ = ["TYPES", "is_textual", "language_code", "language_codes", "resolve_type",
+           "type_of"]
 
 TYPES = (
     "Book", "Article", "Thesis", "Dissertation", "Report", "Dataset", "Conference paper",
@@ -241,3 +242,8 @@ def resolve_type(values: Iterable[str]) -> str | None:
     if chosen is None and other:
         return "Other"
     return chosen
+
+
+def is_textual(values: Iterable[str]) -> bool:
+    """Whether any type value says only "text" (``Text``, ``Teks``, DCMI Text)."""
+    return any(_lookup_type(value) == _WEAK for value in values)

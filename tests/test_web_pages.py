@@ -655,3 +655,19 @@ def test_search_and_record_pages_on_each_store(engine: Engine, settings: Setting
                                                                  "Perpustakaan B"]
     finally:
         app.extensions["aggregator"].index.close()
+
+
+def test_robots_txt_keeps_crawlers_to_the_portal(site: Site) -> None:
+    from urllib.robotparser import RobotFileParser
+
+    response = site.client().get("/robots.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    robots = RobotFileParser()
+    robots.parse(response.get_data(as_text=True).splitlines())
+    rid = site.record_id(*DUPLICATE_COPIES.items().__iter__().__next__())
+    for path in ("/", "/members", "/members/ipk", f"/records/{rid}", "/about",
+                 "/opensearch.xml", "/api/members"):
+        assert robots.can_fetch("AnyBot", path), path
+    for path in ("/admin/", "/admin/accounts", "/login", "/register", "/search?q=x",
+                 "/search/export/ris?q=x", "/api/search?q=x", "/api/suggest?q=x"):
+        assert not robots.can_fetch("AnyBot", path), path

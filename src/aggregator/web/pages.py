@@ -140,3 +140,19 @@ def favicon() -> WerkzeugResponse:
 def opensearch() -> Response:
     body = render_template("opensearch.xml", root=portal().settings.public_root)
     return Response(body, mimetype="application/opensearchdescription+xml")
+
+
+# Costly or private paths crawlers are asked to leave alone: the faceted result pages
+# (an endless space of filter combinations, rate-limited) and their exports, the API's
+# searches, the sign-in, registration and admin pages.
+ROBOTS_DISALLOW = ("/admin", "/login", "/logout", "/register", "/search", "/api/search",
+                   "/api/suggest")
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """The portal's pages (home, members, records, about) are open to crawlers."""
+    root = request.script_root  # a proxy serving the site under a path prefix
+    lines = ["User-agent: *", *(f"Disallow: {root}{path}" for path in ROBOTS_DISALLOW),
+             f"Allow: {root}/"]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")

@@ -232,3 +232,32 @@ def test_without_an_index_search_is_503_but_the_directory_works(tmp_path: Path) 
     finally:
         app.extensions["aggregator"].index.close()
         engine.dispose()
+
+
+def test_search_suggests_a_spelling_as_the_page_does(site: Site) -> None:
+    data = get_json(site, "/api/search?q=pemrogaman")  # the titles say "pemrograman"
+    assert data["total"] == 0
+    assert data["suggestion"] == "pemrograman"
+    assert get_json(site, "/api/search?q=pemrograman")["total"] > 0
+    assert get_json(site, "/api/search?q=pemrograman")["suggestion"] is None  # found: none
+    assert get_json(site, "/api/search?q=qqqqzzzz")["suggestion"] is None  # nothing near
+
+
+@pytest.mark.parametrize("url", ["/api/search?q=pendidikan", "/api/members", "/api/suggest?q=p",
+                                 "/api/nothing", "/api/records/999999"])
+def test_get_requests_on_the_api_may_come_from_any_site(site: Site, url: str) -> None:
+    response = site.client().get(url, headers={"Origin": "https://elsewhere.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_cors_is_for_api_gets_only(site: Site) -> None:
+    origin = {"Origin": "https://elsewhere.example"}
+    for url in ("/", "/search?q=x", "/records/1", "/healthz", "/login"):
+        assert "Access-Control-Allow-Origin" not in site.client().get(url, headers=origin).headers
+    preflight = site.client().options("/api/search", headers={
+        **origin, "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    post = site.client().post("/api/search", headers=origin)
+    assert "Access-Control-Allow-Origin" not in post.headers

@@ -278,7 +278,7 @@ def test_record_page_shows_every_field(site: Site) -> None:
     dc = sample(site, slug, identifier)
     assert text_of(one(doc, "//h1")) == dc["title"][0]
     assert text_of(one(doc, "//p[@class='byline']")) == "; ".join(dc["creator"])
-    details = {text_of(dt): text_of(dt.getnext()) for dt in doc.xpath("//dl[@class='fields']/dt")}
+    details = {text_of(dt): text_of(dt.getnext()) for dt in doc.xpath(f"//dl[{cls('fields')}]/dt")}
     assert details["Pengarang"] == "; ".join(dc["creator"])
     assert details["Penerbit"] == dc["publisher"][0]
     assert details["Tahun"] == dc["date"][0]
@@ -308,6 +308,56 @@ def test_record_page_shows_every_field(site: Site) -> None:
                                                                     "json")]
     raw = text_of(one(doc, "//details[@class='raw']/pre"))
     assert f"<dc:title>{dc['title'][0]}</dc:title>" in raw  # the XML, shown as text
+    # the harvest's details are in the librarians' section, after the patron's
+    librarian = one(doc, f"//section[{cls('librarian')}]")
+    assert text_of(one(librarian, "h2")) == "Untuk pustakawan"
+    assert librarian.xpath(".//dt/text()")[:2] == ["Pengenal OAI", "Dipanen dari"]
+    assert not doc.xpath("//section[@aria-labelledby='details-heading']//dt[.='Pengenal OAI']")
+    assert librarian.xpath(".//details[@class='raw']")
+
+
+def test_record_page_shows_class_numbers_call_numbers_and_journal_details(
+        site: Site) -> None:
+    from aggregator.normalize import Fields
+
+    rid = site.record_id("unira", DUPLICATE_COPIES["unira"])
+    with Session(site.engine) as session:
+        stored = session.scalars(select(Record.fields).where(Record.id == rid)).one()
+    fields = Fields.from_json(stored)
+    article = replace(fields, classification=(("ddc", "372.21"), ("udc", "37")),
+                      call_numbers=("372.21 PUT p",), journal_title="Jurnal Pendidikan Dasar",
+                      volume="13", issue="1", pages="45-60")
+    try:
+        with Session(site.engine) as session, session.begin():
+            session.get(Record, rid).fields = article.as_json()  # type: ignore[union-attr]
+        for lang, labels, journal in (
+                ("id", ("Klasifikasi", "Nomor panggil", "Terbit dalam"),
+                 "Jurnal Pendidikan Dasar, Vol. 13 No. 1, hlm. 45-60"),
+                ("en", ("Classification", "Call number", "Published in"),
+                 "Jurnal Pendidikan Dasar, Vol. 13 No. 1, pp. 45-60")):
+            doc = get(site, f"/records/{rid}?lang={lang}")
+            details = {text_of(dt): dt.getnext()
+                       for dt in doc.xpath("//dl[@class='fields']/dt")}
+            lines = [t.strip() for t in details[labels[0]].xpath("text()")]
+            assert lines == ["DDC 372.21", "UDC 37"]
+            assert texts(details[labels[1]], "code") == ["372.21 PUT p"]
+            assert text_of(details[labels[2]]) == journal
+    finally:
+        with Session(site.engine) as session, session.begin():
+            session.get(Record, rid).fields = stored  # type: ignore[union-attr]
+
+
+def test_raw_metadata_is_indented_for_reading(site: Site) -> None:
+    from aggregator.web.display import pretty_xml
+
+    flat = b'<r xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>A &amp; B</dc:title></r>'
+    assert pretty_xml(flat) == ('<r xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+                                "  <dc:title>A &amp; B</dc:title>\n</r>\n")
+    assert pretty_xml(b"<broken") == "<broken"  # shown as it came
+    assert pretty_xml(None) == ""
+    rid = site.record_id("unira", DUPLICATE_COPIES["unira"])
+    raw = one(get(site, f"/records/{rid}"), "//details[@class='raw']/pre").text_content()
+    assert "\n  <" in raw  # indented, one element a line
 
 
 def test_record_page_with_an_abstract_and_rights(site: Site) -> None:
@@ -342,6 +392,7 @@ def test_withdrawn_record_is_gone(site: Site) -> None:
     rid = site.record_id(*WITHDRAWN)
     doc = get(site, f"/records/{rid}", status=410)
     assert "ditarik" in text_of(one(doc, "//p[@class='notice']"))
+    assert one(doc, "//form[@role='search']").get("action") == "/search"
     assert not doc.xpath("//p[@class='export']")
     assert site.client().get(f"/records/{rid}/export/ris").status_code == 404
     assert site.client().get(f"/api/records/{rid}").json["deleted"] is True

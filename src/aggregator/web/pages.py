@@ -11,6 +11,7 @@ from aggregator.errors import SearchError
 from aggregator.index.model import SearchQuery
 from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart
+from aggregator.web.display import pretty_xml
 from aggregator.web.i18n import type_name
 from aggregator.web.limits import search_limit
 from aggregator.web.params import (
@@ -94,7 +95,7 @@ def record(record_id: int) -> tuple[str, int] | str:
     return render_template(
         "record.html", page=page, fields=page.fields,
         citation=citation(page.fields),
-        raw=(page.metadata_xml or b"").decode("utf-8", "replace"),
+        raw=pretty_xml(page.metadata_xml),
     ), (410 if page.deleted else 200)
 
 

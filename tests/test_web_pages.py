@@ -484,7 +484,8 @@ def test_opensearch_description(site: Site) -> None:
         "text/html": f"{root}/search?q={{searchTerms}}",
         "application/json": f"{root}/api/search?q={{searchTerms}}",
         "application/x-suggestions+json": f"{root}/api/suggest?q={{searchTerms}}"}
-    assert doc.findtext("os:ShortName", namespaces=ns) == "Jaringan"  # at most 16 characters
+    # at most 16 characters, and still the network's own name
+    assert doc.findtext("os:ShortName", namespaces=ns) == "Nusantara"
     assert doc.findtext("os:Description", namespaces=ns) == DEMO_NAME
     page = get(site, "/")
     assert page.xpath("//link[@rel='search']/@href") == ["/opensearch.xml"]
@@ -722,3 +723,16 @@ def test_robots_txt_keeps_crawlers_to_the_portal(site: Site) -> None:
     for path in ("/admin/", "/admin/accounts", "/login", "/register", "/search?q=x",
                  "/search/export/ris?q=x", "/api/search?q=x", "/api/suggest?q=x"):
         assert not robots.can_fetch("AnyBot", path), path
+
+
+@pytest.mark.parametrize(("name", "short"), [
+    ("Union catalogue", "Union catalogue"),
+    ("Jaringan Perpustakaan Nusantara (contoh)", "Nusantara"),
+    ("Katalog Induk Perpustakaan Jawa Barat", "Jawa Barat"),
+    ("Jaringan Perpustakaan Perguruan Tinggi Kalimantan Selatan", "JPPTKS"),
+    ("Perpustakaanperguruantinggi", "Perpustakaanpergu"[:16]),
+])
+def test_opensearch_short_name_says_which_network(name: str, short: str) -> None:
+    from aggregator.web.display import short_name
+
+    assert short_name(name) == short and len(short) <= 16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode
 
 from flask import Flask, request
@@ -47,6 +48,30 @@ def identifier_link(kind: str, value: str) -> str | None:
     if kind == "handle" and "/" in value and not value.lower().startswith(("http:", "https:")):
         return "https://hdl.handle.net/" + quote(value, safe="/._-")
     return safe_link(value)
+
+
+SHORT_NAME_MAX = 16  # OpenSearch 1.1: ShortName holds at most 16 characters
+# Words that name what any such network is, not which one it is
+GENERIC_WORDS = frozenset({
+    "jaringan", "perpustakaan", "katalog", "induk", "kerjasama", "kerja", "sama", "dan",
+    "se", "union", "catalogue", "catalog", "library", "libraries", "network", "of", "the",
+    "and"})
+
+
+def short_name(name: str) -> str:
+    """A name of at most 16 characters that still says which network this is: the name
+    itself (without parenthesised remarks) when short enough, else its distinctive words
+    (``Jaringan Perpustakaan Nusantara`` → ``Nusantara``), else its initials, else cut."""
+    plain = " ".join(re.sub(r"\([^)]*\)", " ", name).split()) or " ".join(name.split())
+    if len(plain) <= SHORT_NAME_MAX:
+        return plain
+    distinctive = " ".join(w for w in plain.split() if w.casefold() not in GENERIC_WORDS)
+    if distinctive and len(distinctive) <= SHORT_NAME_MAX:
+        return distinctive
+    initials = "".join(w[0] for w in plain.split() if w[0].isalnum()).upper()
+    if 2 <= len(initials) <= SHORT_NAME_MAX:
+        return initials
+    return plain[:SHORT_NAME_MAX].rstrip()
 
 
 def classification(scheme: str, number: str) -> str:

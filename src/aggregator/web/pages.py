@@ -11,7 +11,7 @@ from aggregator.errors import SearchError
 from aggregator.index.model import SearchQuery
 from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart
-from aggregator.web.display import pretty_xml
+from aggregator.web.display import pretty_xml, short_name
 from aggregator.web.i18n import type_name
 from aggregator.web.limits import search_limit
 from aggregator.web.params import (
@@ -139,7 +139,9 @@ def favicon() -> WerkzeugResponse:
 
 @bp.get("/opensearch.xml")
 def opensearch() -> Response:
-    body = render_template("opensearch.xml", root=portal().settings.public_root)
+    settings = portal().settings
+    body = render_template("opensearch.xml", root=settings.public_root,
+                           short_name=short_name(settings.network_name))
     return Response(body, mimetype="application/opensearchdescription+xml")
 
 

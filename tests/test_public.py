@@ -47,7 +47,8 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
     """A URL for every GET route of the app, with real values for its parts, so that a
     route added later is tried too."""
     values = {"record_id": str(site.record_id("unira", "oai:eprints.unira.example.ac.id:477")),
-              "slug": "unira", "fmt": "ris", "filename": "style.css", "source_id": "1"}
+              "slug": "unira", "fmt": "ris", "filename": "style.css", "source_id": "1",
+              "application_id": "1", "number": "0"}
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):

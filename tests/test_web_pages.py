@@ -720,6 +720,7 @@ def test_robots_txt_keeps_crawlers_to_the_portal(site: Site) -> None:
     for path in ("/", "/members", "/members/ipk", f"/records/{rid}", "/about",
                  "/opensearch.xml", "/api/members"):
         assert robots.can_fetch("AnyBot", path), path
+    assert robots.site_maps() == [f"{site.settings.public_root}/sitemap.xml"]
     for path in ("/admin/", "/admin/accounts", "/login", "/register", "/search?q=x",
                  "/search/export/ris?q=x", "/api/search?q=x", "/api/suggest?q=x"):
         assert not robots.can_fetch("AnyBot", path), path
@@ -736,3 +737,50 @@ def test_opensearch_short_name_says_which_network(name: str, short: str) -> None
     from aggregator.web.display import short_name
 
     assert short_name(name) == short and len(short) <= 16
+
+
+SITEMAP = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def test_sitemap_index_lists_every_member_and_live_record_by_absolute_url(site: Site) -> None:
+    root = site.settings.public_root
+    response = site.client().get("/sitemap.xml")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    files = etree.fromstring(response.get_data()).xpath("//sm:sitemap/sm:loc/text()",
+                                                        namespaces=SITEMAP)
+    assert files == [f"{root}/sitemaps/members-0.xml", f"{root}/sitemaps/records-0.xml"]
+    urls: list[str] = []
+    for url in files:
+        part = site.client().get(url.removeprefix(root))
+        assert part.status_code == 200 and part.mimetype == "application/xml"
+        locs = etree.fromstring(part.get_data()).xpath("//sm:url/sm:loc/text()",
+                                                       namespaces=SITEMAP)
+        assert 0 < len(locs) <= 50_000
+        urls += locs
+    assert all(u.startswith(root + "/") for u in urls)
+    with Session(site.engine) as session:
+        live = session.scalars(select(Record.id).where(~Record.deleted)).all()
+    records = sorted(int(u.rsplit("/", 1)[1]) for u in urls if "/records/" in u)
+    assert records == sorted(live)
+    assert site.record_id(*WITHDRAWN) not in records
+    members = {u.rsplit("/", 1)[1] for u in urls if "/members/" in u}
+    assert members == {m.slug for m in site.members}
+    assert {f"{root}/", f"{root}/about", f"{root}/members"} <= set(urls)
+    assert site.client().get("/sitemaps/records-1.xml").status_code == 404
+    assert site.client().get("/sitemaps/members-9.xml").status_code == 404
+
+
+def test_sitemap_files_split_records_in_fixed_id_ranges(site: Site) -> None:
+    from aggregator.store import sitemap
+
+    files = sitemap.record_files(site.engine, size=7)
+    assert len(files) > 2
+    seen: list[int] = []
+    for f in files:
+        entries = sitemap.record_entries(site.engine, f.number, size=7)
+        assert 0 < len(entries) <= 7
+        assert all(f.number * 7 < rid <= (f.number + 1) * 7 for rid, _ in entries)
+        assert f.lastmod == max(when for _, when in entries)
+        seen += [rid for rid, _ in entries]
+    with Session(site.engine) as session:
+        assert seen == sorted(session.scalars(select(Record.id).where(~Record.deleted)))

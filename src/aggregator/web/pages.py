@@ -23,6 +23,7 @@ from aggregator.web.params import (
 )
 from aggregator.web.searching import relaxations, spelling, title_pieces
 from aggregator.web.state import portal
+from aggregator.web.urls import absolute_url
 
 bp = Blueprint("pages", __name__)
 RECENT = 8
@@ -157,5 +158,5 @@ def robots() -> Response:
     """The portal's pages (home, members, records, about) are open to crawlers."""
     root = request.script_root  # a proxy serving the site under a path prefix
     lines = ["User-agent: *", *(f"Disallow: {root}{path}" for path in ROBOTS_DISALLOW),
-             f"Allow: {root}/"]
+             f"Allow: {root}/", "", f"Sitemap: {absolute_url('sitemaps.index')}"]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")

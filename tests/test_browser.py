@@ -347,7 +347,7 @@ def test_screenshots(portal: Portal, browser: Browser,
 
 ACCESSIBILITY_PAGES = ("/", "/search?q=pendidikan", "/search?q=pendidikan&lang=en",
                        "/search?q=zzzzqqq", "/members", "/members/ipk", "/about",
-                       "/no-such-page")
+                       "/no-such-page", "/api")
 
 
 def test_pages_pass_the_axe_accessibility_rules(portal: Portal, watched: Watched) -> None:

@@ -419,7 +419,7 @@ def test_screenshots(portal: Portal, browser: Browser,
 ACCESSIBILITY_PAGES = ("/", "/search?q=pendidikan", "/search?q=pendidikan&lang=en",
                        "/search?q=zzzzqqq", "/members", "/members/ipk", "/about",
                        "/no-such-page", "/search/facets/subject?q=desa",
-                       "/search?year_from=2010&year_to=2015&lang=en")
+                       "/search?year_from=2010&year_to=2015&lang=en", "/api")
 
 
 def test_pages_pass_the_axe_accessibility_rules(portal: Portal, watched: Watched) -> None:

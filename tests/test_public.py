@@ -48,7 +48,7 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
     route added later is tried too."""
     values = {"record_id": str(site.record_id("unira", "oai:eprints.unira.example.ac.id:477")),
               "slug": "unira", "fmt": "ris", "filename": "style.css", "source_id": "1",
-              "application_id": "1"}
+              "application_id": "1", "number": "0", "name": "subject"}
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):

@@ -232,3 +232,96 @@ def test_without_an_index_search_is_503_but_the_directory_works(tmp_path: Path) 
     finally:
         app.extensions["aggregator"].index.close()
         engine.dispose()
+
+
+def test_search_suggests_a_spelling_as_the_page_does(site: Site) -> None:
+    data = get_json(site, "/api/search?q=pemrogaman")  # the titles say "pemrograman"
+    assert data["total"] == 0
+    assert data["suggestion"] == "pemrograman"
+    assert get_json(site, "/api/search?q=pemrograman")["total"] > 0
+    assert get_json(site, "/api/search?q=pemrograman")["suggestion"] is None  # found: none
+    assert get_json(site, "/api/search?q=qqqqzzzz")["suggestion"] is None  # nothing near
+
+
+@pytest.mark.parametrize("url", ["/api/search?q=pendidikan", "/api/members", "/api/suggest?q=p",
+                                 "/api/nothing", "/api/records/999999"])
+def test_get_requests_on_the_api_may_come_from_any_site(site: Site, url: str) -> None:
+    response = site.client().get(url, headers={"Origin": "https://elsewhere.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_cors_is_for_api_gets_only(site: Site) -> None:
+    origin = {"Origin": "https://elsewhere.example"}
+    for url in ("/", "/search?q=x", "/records/1", "/healthz", "/login"):
+        assert "Access-Control-Allow-Origin" not in site.client().get(url, headers=origin).headers
+    preflight = site.client().options("/api/search", headers={
+        **origin, "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    post = site.client().post("/api/search", headers=origin)
+    assert "Access-Control-Allow-Origin" not in post.headers
+
+
+def _app_api_routes(site: Site) -> set[tuple[str, str]]:
+    import re
+
+    return {(re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), method)
+            for rule in site.app.url_map.iter_rules()
+            if rule.rule.startswith("/api/") or rule.rule == "/healthz"
+            for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
+
+
+def test_openapi_describes_exactly_the_apps_json_endpoints(site: Site) -> None:
+    from openapi_spec_validator import validate
+
+    response = site.client().get("/api/openapi.json")
+    assert response.status_code == 200
+    document = response.json
+    validate(document)  # a valid OpenAPI 3.1 document
+    assert document["servers"] == [{"url": site.settings.public_root}]
+    described = {(path, method.upper()) for path, item in document["paths"].items()
+                 for method in item}
+    assert described == _app_api_routes(site)
+
+
+def test_api_answers_match_their_described_schemas(site: Site) -> None:
+    from jsonschema import Draft202012Validator
+
+    document = site.client().get("/api/openapi.json").json
+    rid = site.record_id("unira", DUPLICATE["unira"])
+
+    def check(url: str, schema: str) -> None:
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{schema}",
+                                          "components": document["components"]})
+        validator.validate(site.client().get(url).json)
+
+    check("/api/search?q=pemrogaman", "SearchResults")
+    check("/api/search?q=pendidikan", "SearchResults")
+    check(f"/api/records/{rid}", "Record")
+    check("/api/records/999999", "Error")
+    check("/healthz", "Health")
+    for member in site.client().get("/api/members").json["members"]:
+        Draft202012Validator({"$ref": "#/components/schemas/Member",
+                              "components": document["components"]}).validate(member)
+
+
+@pytest.mark.parametrize(("lang", "heading", "summary"), [
+    ("id", "Katalog sebagai JSON", "Mencari di katalog: karya, faset dan saran ejaan"),
+    ("en", "The catalogue as JSON", "Search the catalogue: works, facets and a spelling "
+                                    "suggestion")])
+def test_api_page_describes_every_endpoint_in_both_languages(
+        site: Site, lang: str, heading: str, summary: str) -> None:
+    from aggregator.web.apidocs import operations
+    from aggregator.web.translations import INDONESIAN
+
+    response = site.client().get(f"/api?lang={lang}")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    doc = html(response)
+    assert " ".join(one(doc, "//h1").text_content().split()) == heading
+    shown = {" ".join(h.text_content().split()) for h in doc.xpath("//section/h2")}
+    assert shown == {f"{method} {path}" for path, method in _app_api_routes(site)}
+    assert summary in doc.xpath("//section[@id='search']/p/text()")
+    for _, _, op in operations():  # every text taken from the document is translated
+        for text in (op["summary"], *(p["description"] for p in op.get("parameters", ()))):
+            assert text in INDONESIAN, text

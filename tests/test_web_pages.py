@@ -383,7 +383,7 @@ def test_record_page_shows_every_field(site: Site) -> None:
     dc = sample(site, slug, identifier)
     assert text_of(one(doc, "//h1")) == dc["title"][0]
     assert text_of(one(doc, "//p[@class='byline']")) == "; ".join(dc["creator"])
-    details = {text_of(dt): text_of(dt.getnext()) for dt in doc.xpath("//dl[@class='fields']/dt")}
+    details = {text_of(dt): text_of(dt.getnext()) for dt in doc.xpath(f"//dl[{cls('fields')}]/dt")}
     assert details["Pengarang"] == "; ".join(dc["creator"])
     assert details["Penerbit"] == dc["publisher"][0]
     assert details["Tahun"] == dc["date"][0]
@@ -418,6 +418,56 @@ def test_record_page_shows_every_field(site: Site) -> None:
                                                                     "json")]
     raw = text_of(one(doc, "//details[@class='raw']/pre"))
     assert f"<dc:title>{dc['title'][0]}</dc:title>" in raw  # the XML, shown as text
+    # the harvest's details are in the librarians' section, after the patron's
+    librarian = one(doc, f"//section[{cls('librarian')}]")
+    assert text_of(one(librarian, "h2")) == "Untuk pustakawan"
+    assert librarian.xpath(".//dt/text()")[:2] == ["Pengenal OAI", "Dipanen dari"]
+    assert not doc.xpath("//section[@aria-labelledby='details-heading']//dt[.='Pengenal OAI']")
+    assert librarian.xpath(".//details[@class='raw']")
+
+
+def test_record_page_shows_class_numbers_call_numbers_and_journal_details(
+        site: Site) -> None:
+    from aggregator.normalize import Fields
+
+    rid = site.record_id("unira", DUPLICATE_COPIES["unira"])
+    with Session(site.engine) as session:
+        stored = session.scalars(select(Record.fields).where(Record.id == rid)).one()
+    fields = Fields.from_json(stored)
+    article = replace(fields, classification=(("ddc", "372.21"), ("udc", "37")),
+                      call_numbers=("372.21 PUT p",), journal_title="Jurnal Pendidikan Dasar",
+                      volume="13", issue="1", pages="45-60")
+    try:
+        with Session(site.engine) as session, session.begin():
+            session.get(Record, rid).fields = article.as_json()  # type: ignore[union-attr]
+        for lang, labels, journal in (
+                ("id", ("Klasifikasi", "Nomor panggil", "Terbit dalam"),
+                 "Jurnal Pendidikan Dasar, Vol. 13 No. 1, hlm. 45-60"),
+                ("en", ("Classification", "Call number", "Published in"),
+                 "Jurnal Pendidikan Dasar, Vol. 13 No. 1, pp. 45-60")):
+            doc = get(site, f"/records/{rid}?lang={lang}")
+            details = {text_of(dt): dt.getnext()
+                       for dt in doc.xpath("//dl[@class='fields']/dt")}
+            lines = [t.strip() for t in details[labels[0]].xpath("text()")]
+            assert lines == ["DDC 372.21", "UDC 37"]
+            assert texts(details[labels[1]], "code") == ["372.21 PUT p"]
+            assert text_of(details[labels[2]]) == journal
+    finally:
+        with Session(site.engine) as session, session.begin():
+            session.get(Record, rid).fields = stored  # type: ignore[union-attr]
+
+
+def test_raw_metadata_is_indented_for_reading(site: Site) -> None:
+    from aggregator.web.display import pretty_xml
+
+    flat = b'<r xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>A &amp; B</dc:title></r>'
+    assert pretty_xml(flat) == ('<r xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+                                "  <dc:title>A &amp; B</dc:title>\n</r>\n")
+    assert pretty_xml(b"<broken") == "<broken"  # shown as it came
+    assert pretty_xml(None) == ""
+    rid = site.record_id("unira", DUPLICATE_COPIES["unira"])
+    raw = one(get(site, f"/records/{rid}"), "//details[@class='raw']/pre").text_content()
+    assert "\n  <" in raw  # indented, one element a line
 
 
 def test_record_page_with_an_abstract_and_rights(site: Site) -> None:
@@ -452,6 +502,7 @@ def test_withdrawn_record_is_gone(site: Site) -> None:
     rid = site.record_id(*WITHDRAWN)
     doc = get(site, f"/records/{rid}", status=410)
     assert "ditarik" in text_of(one(doc, "//p[@class='notice']"))
+    assert one(doc, "//form[@role='search']").get("action") == "/search"
     assert not doc.xpath("//p[@class='export']")
     assert site.client().get(f"/records/{rid}/export/ris").status_code == 404
     assert site.client().get(f"/api/records/{rid}").json["deleted"] is True
@@ -555,7 +606,8 @@ def test_opensearch_description(site: Site) -> None:
         "text/html": f"{root}/search?q={{searchTerms}}",
         "application/json": f"{root}/api/search?q={{searchTerms}}",
         "application/x-suggestions+json": f"{root}/api/suggest?q={{searchTerms}}"}
-    assert doc.findtext("os:ShortName", namespaces=ns) == "Jaringan"  # at most 16 characters
+    # at most 16 characters, and still the network's own name
+    assert doc.findtext("os:ShortName", namespaces=ns) == "Nusantara"
     assert doc.findtext("os:Description", namespaces=ns) == DEMO_NAME
     page = get(site, "/")
     assert page.xpath("//link[@rel='search']/@href") == ["/opensearch.xml"]
@@ -894,3 +946,80 @@ def test_english_pages_show_no_indonesian_message(site: Site) -> None:
         leaked = {t for t in shown for text in indonesian
                   if t == text or (len(text) > 12 and text in t)}
         assert not leaked, (path, leaked)
+
+
+def test_robots_txt_keeps_crawlers_to_the_portal(site: Site) -> None:
+    from urllib.robotparser import RobotFileParser
+
+    response = site.client().get("/robots.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    robots = RobotFileParser()
+    robots.parse(response.get_data(as_text=True).splitlines())
+    rid = site.record_id(*DUPLICATE_COPIES.items().__iter__().__next__())
+    for path in ("/", "/members", "/members/ipk", f"/records/{rid}", "/about",
+                 "/opensearch.xml", "/api/members"):
+        assert robots.can_fetch("AnyBot", path), path
+    assert robots.site_maps() == [f"{site.settings.public_root}/sitemap.xml"]
+    for path in ("/admin/", "/admin/accounts", "/login", "/register", "/search?q=x",
+                 "/search/export/ris?q=x", "/api/search?q=x", "/api/suggest?q=x"):
+        assert not robots.can_fetch("AnyBot", path), path
+
+
+@pytest.mark.parametrize(("name", "short"), [
+    ("Union catalogue", "Union catalogue"),
+    ("Jaringan Perpustakaan Nusantara (contoh)", "Nusantara"),
+    ("Katalog Induk Perpustakaan Jawa Barat", "Jawa Barat"),
+    ("Jaringan Perpustakaan Perguruan Tinggi Kalimantan Selatan", "JPPTKS"),
+    ("Perpustakaanperguruantinggi", "Perpustakaanpergu"[:16]),
+])
+def test_opensearch_short_name_says_which_network(name: str, short: str) -> None:
+    from aggregator.web.display import short_name
+
+    assert short_name(name) == short and len(short) <= 16
+
+
+SITEMAP = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def test_sitemap_index_lists_every_member_and_live_record_by_absolute_url(site: Site) -> None:
+    root = site.settings.public_root
+    response = site.client().get("/sitemap.xml")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    files = etree.fromstring(response.get_data()).xpath("//sm:sitemap/sm:loc/text()",
+                                                        namespaces=SITEMAP)
+    assert files == [f"{root}/sitemaps/members-0.xml", f"{root}/sitemaps/records-0.xml"]
+    urls: list[str] = []
+    for url in files:
+        part = site.client().get(url.removeprefix(root))
+        assert part.status_code == 200 and part.mimetype == "application/xml"
+        locs = etree.fromstring(part.get_data()).xpath("//sm:url/sm:loc/text()",
+                                                       namespaces=SITEMAP)
+        assert 0 < len(locs) <= 50_000
+        urls += locs
+    assert all(u.startswith(root + "/") for u in urls)
+    with Session(site.engine) as session:
+        live = session.scalars(select(Record.id).where(~Record.deleted)).all()
+    records = sorted(int(u.rsplit("/", 1)[1]) for u in urls if "/records/" in u)
+    assert records == sorted(live)
+    assert site.record_id(*WITHDRAWN) not in records
+    members = {u.rsplit("/", 1)[1] for u in urls if "/members/" in u}
+    assert members == {m.slug for m in site.members}
+    assert {f"{root}/", f"{root}/about", f"{root}/members"} <= set(urls)
+    assert site.client().get("/sitemaps/records-1.xml").status_code == 404
+    assert site.client().get("/sitemaps/members-9.xml").status_code == 404
+
+
+def test_sitemap_files_split_records_in_fixed_id_ranges(site: Site) -> None:
+    from aggregator.store import sitemap
+
+    files = sitemap.record_files(site.engine, size=7)
+    assert len(files) > 2
+    seen: list[int] = []
+    for f in files:
+        entries = sitemap.record_entries(site.engine, f.number, size=7)
+        assert 0 < len(entries) <= 7
+        assert all(f.number * 7 < rid <= (f.number + 1) * 7 for rid, _ in entries)
+        assert f.lastmod == max(when for _, when in entries)
+        seen += [rid for rid, _ in entries]
+    with Session(site.engine) as session:
+        assert seen == sorted(session.scalars(select(Record.id).where(~Record.deleted)))

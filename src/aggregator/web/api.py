@@ -14,12 +14,25 @@ from aggregator.web import directory, queries
 from aggregator.web.limits import search_limit
 from aggregator.web.pages import member_names
 from aggregator.web.params import parse_search
+from aggregator.web.searching import spelling
 from aggregator.web.state import portal
 from aggregator.web.urls import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
 SUGGESTIONS = 10
+CORS_METHODS = ("GET", "HEAD")
+
+
+@bp.after_app_request
+def _cors(response: Response) -> Response:
+    """Any web page may read the API with a plain GET (``Access-Control-Allow-Origin: *``,
+    never with credentials); no preflight is answered, so nothing else is allowed."""
+    if request.path.startswith("/api/") and request.method in CORS_METHODS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        response.headers.pop("Access-Control-Allow-Credentials", None)
+    return response
 
 
 def _hit(hit: Hit, names: dict[str, str]) -> dict[str, Any]:
@@ -41,6 +54,9 @@ def search() -> Response:
     result = portal().search_index().search(params.query)
     names = member_names()
     query = params.query
+    suggestion = None  # "did you mean", as the search page offers it
+    if result.total == 0 and query.text:
+        suggestion = spelling(portal().search_index(), query.text)
     return jsonify({
         "query": {"q": query.text, "filters": {k: list(v) for k, v in query.filters.items()},
                   "year": params.year or None, "sort": query.sort, "page": query.page,
@@ -48,6 +64,7 @@ def search() -> Response:
         "ignored": list(params.ignored), "total": result.total,
         "pages": max(1, -(-result.total // query.per_page)),
         "took_ms": round(result.took_ms, 2), "fallback": result.fallback,
+        "suggestion": suggestion,
         "hits": [_hit(hit, names) for hit in result.hits],
         "facets": {name: [{"value": value, "count": count,
                            **({"label": names.get(value, value)} if name == "member" else {})}

@@ -12,6 +12,7 @@ from aggregator.errors import SearchError
 from aggregator.index.model import FACETS, SearchQuery
 from aggregator.web import directory, queries
 from aggregator.web.charts import bar_chart, year_histogram
+from aggregator.web.display import pretty_xml, short_name
 from aggregator.web.facets import SHOWN, facet_list, sidebar_query
 from aggregator.web.i18n import network_description, type_name
 from aggregator.web.limits import search_limit
@@ -120,7 +121,7 @@ def record(record_id: int) -> tuple[str, int] | str:
         # A withdrawn record is not offered to Google Scholar.
         citation_meta=[] if page.deleted else citation_meta(
             page.fields, absolute_url("pages.record", record_id=record_id)),
-        raw=(page.metadata_xml or b"").decode("utf-8", "replace"),
+        raw=pretty_xml(page.metadata_xml),
     ), (410 if page.deleted else 200)
 
 
@@ -164,5 +165,23 @@ def favicon() -> WerkzeugResponse:
 
 @bp.get("/opensearch.xml")
 def opensearch() -> Response:
-    body = render_template("opensearch.xml", root=portal().settings.public_root)
+    settings = portal().settings
+    body = render_template("opensearch.xml", root=settings.public_root,
+                           short_name=short_name(settings.network_name))
     return Response(body, mimetype="application/opensearchdescription+xml")
+
+
+# Costly or private paths crawlers are asked to leave alone: the faceted result pages
+# (an endless space of filter combinations, rate-limited) and their exports, the API's
+# searches, the sign-in, registration and admin pages.
+ROBOTS_DISALLOW = ("/admin", "/login", "/logout", "/register", "/search", "/api/search",
+                   "/api/suggest")
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """The portal's pages (home, members, records, about) are open to crawlers."""
+    root = request.script_root  # a proxy serving the site under a path prefix
+    lines = ["User-agent: *", *(f"Disallow: {root}{path}" for path in ROBOTS_DISALLOW),
+             f"Allow: {root}/", "", f"Sitemap: {absolute_url('sitemaps.index')}"]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")

@@ -129,10 +129,59 @@ INDONESIAN: dict[str, str] = {
     "Other identifier": "Pengenal lain",
     "OAI identifier": "Pengenal OAI",
     "Harvested from": "Dipanen dari",
-    "datestamp": "cap tanggal",
+    "Datestamp": "Cap tanggal",
+    "For librarians": "Untuk pustakawan",
+    "Published in": "Terbit dalam",
+    "Vol. {volume}": "Vol. {volume}",
+    "No. {issue}": "No. {issue}",
+    "pp. {pages}": "hlm. {pages}",
+    "Classification": "Klasifikasi",
+    "Call number": "Nomor panggil",
     "Cite": "Kutip",
     "Export": "Ekspor",
-    "Metadata as harvested (for librarians)": "Metadata sebagaimana dipanen (untuk pustakawan)",
+    "Metadata as harvested": "Metadata sebagaimana dipanen",
+    # the API page (summaries and parameters come from web/openapi.json)
+    "The catalogue as JSON": "Katalog sebagai JSON",
+    "Every endpoint below answers GET requests with JSON and may be called from any web "
+    "page (CORS, without credentials). Searches share a limit per client; a 429 answer "
+    "says in Retry-After when to try again.":
+        "Setiap titik akhir di bawah menjawab permintaan GET dengan JSON dan boleh dipanggil "
+        "dari halaman web mana pun (CORS, tanpa kredensial). Pencarian berbagi satu batas "
+        "per klien; jawaban 429 menyebut dalam Retry-After kapan boleh mencoba lagi.",
+    "The machine-readable description (OpenAPI 3.1):":
+        "Deskripsi yang dapat dibaca mesin (OpenAPI 3.1):",
+    "Other aggregators can harvest the whole catalogue over OAI-PMH at {url}.":
+        "Agregator lain dapat memanen seluruh katalog melalui OAI-PMH di {url}.",
+    "Parameters": "Parameter",
+    "Where": "Letak",
+    "Meaning": "Arti",
+    "Answers": "Jawaban",
+    "query": "kueri",
+    "path": "alamat",
+    "Search the catalogue: works, facets and a spelling suggestion":
+        "Mencari di katalog: karya, faset dan saran ejaan",
+    "Words to find; author:, title:, subject: and quoted phrases work":
+        "Kata yang dicari; author:, title:, subject: dan frasa dalam tanda kutip dapat dipakai",
+    "Only works a member holds (its slug; repeatable)":
+        "Hanya karya yang dimiliki seorang anggota (slug-nya; dapat diulang)",
+    "Only works of a type (repeatable)": "Hanya karya dari satu jenis (dapat diulang)",
+    "Only works in a language (ISO 639-1; repeatable)":
+        "Hanya karya dalam satu bahasa (ISO 639-1; dapat diulang)",
+    "A year (2019) or a range (2015..2020)": "Satu tahun (2019) atau rentang (2015..2020)",
+    "The order of the results": "Urutan hasil",
+    "The page of results": "Halaman hasil",
+    "One record: its fields, its member and the other members' copies":
+        "Satu cantuman: ruasnya, anggotanya dan salinan milik anggota lain",
+    "The record's number, as in its page's address":
+        "Nomor cantuman, seperti pada alamat halamannya",
+    "Every member library with its number of records":
+        "Setiap perpustakaan anggota dengan jumlah cantumannya",
+    "Completions of the last word typed (OpenSearch suggestions)":
+        "Pelengkapan kata terakhir yang diketik (saran OpenSearch)",
+    "What was typed so far": "Yang sudah diketik",
+    "This description of the API (OpenAPI 3.1)": "Deskripsi API ini (OpenAPI 3.1)",
+    "Whether the store answers and the search index opens":
+        "Apakah basis data menjawab dan indeks pencarian dapat dibuka",
     # errors
     "Page not found": "Halaman tidak ditemukan",
     "There is no page at this address. The record may have been removed, or the link may be "

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from aggregator import pipeline
 from aggregator.config import Settings
 from aggregator.demo.oaiserver import OAIServer, Repository, Request, Response, SampleRecord
 from aggregator.harvest.client import OAIClient
+from aggregator.store.models import Record
 from harvesting import BASE_TIME, live_ids, make_records, register, run, stored
 
 PAGE = 10
@@ -43,6 +45,10 @@ def test_a_sweep_finds_deletions_a_server_never_reports(engine: Engine,
         assert (result.mode, result.deleted) == ("reconcile", 3)
         assert live_ids(engine, source) == {f"oai:test.example.org:{i}" for i in range(35)
                                              if i not in (3, 17, 30)}
+        with Session(engine) as session:  # a tombstone keeps its last known title
+            kept = session.scalar(select(Record.fields).where(
+                Record.identifier == "oai:test.example.org:17", Record.deleted))
+        assert kept is not None and kept["title"] == "Judul buku 17"
         swept = verbs(server)
         assert swept.count("ListIdentifiers") == 4  # 32 headers, 10 a page
         # the incremental run before the sweep asked only for what changed

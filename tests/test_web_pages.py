@@ -503,6 +503,10 @@ def test_withdrawn_record_is_gone(site: Site) -> None:
     doc = get(site, f"/records/{rid}", status=410)
     assert "ditarik" in text_of(one(doc, "//p[@class='notice']"))
     assert one(doc, "//form[@role='search']").get("action") == "/search"
+    # the last known title stays, and the search box offers to look for it elsewhere
+    title = text_of(one(doc, "//h1"))
+    assert "Python" in title and title != "(tanpa judul)"
+    assert one(doc, "//form[@role='search']//input[@name='q']").get("value") == title
     assert not doc.xpath("//p[@class='export']")
     assert site.client().get(f"/records/{rid}/export/ris").status_code == 404
     assert site.client().get(f"/api/records/{rid}").json["deleted"] is True

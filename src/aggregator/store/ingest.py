@@ -60,9 +60,13 @@ _BULK_BY_ID = update(RECORD).where(RECORD.c.id == bindparam("p_id"))
 _WRITTEN = ("datestamp", "deleted", "set_specs", "metadata_prefix", "metadata_xml",
             "provenance_xml", "fields", "match_keys", "content_hash", "change_seq",
             "last_changed")
-# A tombstone keeps the type its record had, so it stays in the feed's type: set.
+# A tombstone keeps the type its record had, so it stays in the feed's type: set; and
+# its last known fields, so the withdrawn record's page still names what was withdrawn
+# (everything that searches, clusters or indexes reads live records only).
 _KEEP_TYPE = {"work_type": case((bindparam("p_deleted", type_=Boolean), RECORD.c.work_type),
-                                else_=bindparam("p_work_type"))}
+                                else_=bindparam("p_work_type")),
+              "fields": case((bindparam("p_deleted", type_=Boolean), RECORD.c.fields),
+                             else_=bindparam("p_fields", type_=RECORD.c.fields.type))}
 _BULK: dict[str, Any] = {
     "insert": insert(RECORD).inline().values({
         c: bindparam(f"p_{c}") for c in (*_WRITTEN, "id", "cluster_id", "source_id",
@@ -456,7 +460,7 @@ def _add_to_run(conn: Connection, page: PageWrite, stats: PageStats) -> None:
 
 def tombstone_rows(conn: Connection, rows: Sequence[Any]) -> int:
     """Turn live records into tombstones, each with a fresh ``change_seq`` (their type
-    and set specs stay, so they remain in their sets).
+    and set specs stay, so they remain in their sets, and their last known fields).
 
     Args:
         conn: a connection inside the caller's transaction.
@@ -469,7 +473,7 @@ def tombstone_rows(conn: Connection, rows: Sequence[Any]) -> int:
         return 0
     seq, now = allocate_seq(conn, len(rows))
     params = [{"_id": row.id, "deleted": True, "metadata_xml": None, "provenance_xml": None,
-               "fields": None, "match_keys": None, "change_seq": seq + i, "last_changed": now,
+               "match_keys": None, "change_seq": seq + i, "last_changed": now,
                "content_hash": content_hash(row.metadata_prefix, True, row.set_specs or (), None)}
               for i, row in enumerate(rows)]
     conn.execute(_UPDATE_BY_ID, params)

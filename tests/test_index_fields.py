@@ -139,7 +139,7 @@ def test_write_page_stores_the_normalised_fields_and_match_keys(engine: Engine) 
         assert stored.keys_from_json(row.match_keys) == match_keys(fields)
 
 
-def test_changed_record_gets_new_fields_and_a_tombstone_loses_them(engine: Engine) -> None:
+def test_changed_record_gets_new_fields_and_a_tombstone_keeps_its_last(engine: Engine) -> None:
     load(engine)
     sid = _source_id(engine, "perpus-a")
     run_id = runs.start_run(engine, sid, "full", "test")
@@ -149,7 +149,12 @@ def test_changed_record_gets_new_fields_and_a_tombstone_loses_them(engine: Engin
         HarvestedRecord("a:1", "2024-02-01", True, (), None)], None))
     rows = stored_rows(engine)
     assert stored.Fields.from_json(rows["a:2"].fields) == normalize(new_xml, PREFIX)
-    assert rows["a:1"].fields is None and not rows["a:1"].match_keys
+    # a tombstone keeps the fields it had (its page names what was withdrawn) but no
+    # match keys, so nothing clusters with it
+    assert rows["a:1"].fields is not None and not rows["a:1"].match_keys
+    last = stored.Fields.from_json(rows["a:1"].fields)
+    assert last.title == "Pendidikan Karakter di Sekolah Dasar"
+    assert "a:1" not in block_rows(engine)
 
 
 def block_rows(engine: Engine) -> dict[str, set[str]]:

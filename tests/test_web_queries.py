@@ -273,8 +273,9 @@ def test_withdrawn_and_unknown_records(engine: Engine) -> None:
     ids = cluster(engine)
     withdrawn = queries.record_page(engine, ids["c2"])
     assert withdrawn is not None and withdrawn.deleted
-    assert withdrawn.metadata_xml is None and withdrawn.fields.format == "unknown"
-    assert withdrawn.fields.title is None
+    # its XML is gone, its last known fields stay (the withdrawn page names it)
+    assert withdrawn.metadata_xml is None and withdrawn.fields.format == "oai_dc"
+    assert withdrawn.fields.title == "Withdrawn copy"
     assert len(withdrawn.copies) == 4  # the live records of its former work
     never = queries.record_page(engine, ids["oai:b:3"])
     assert never is not None and never.deleted and never.copies == ()

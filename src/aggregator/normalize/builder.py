@@ -128,8 +128,9 @@ class Draft:
             year_raw = year_raw if year is None and year_raw else fallback_raw
         identifiers, pairs = self._identifiers()
         subjects, subject_languages = self._subjects()
-        citation = next((c for c in map(parse_citation, self.hosts + self.related) if c),
-                        None)
+        # oai_dc's dc:source is both a host and a related value: read each value once
+        citation = next((c for c in map(parse_citation, dict.fromkeys(self.hosts + self.related))
+                         if c), None)
         kind = self.strong_type or resolve_type(self.types) or self.fallback_type
         if kind is None:
             shelved = bool(self.call_numbers) and (not self.types or is_textual(self.types))

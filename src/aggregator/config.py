@@ -147,6 +147,12 @@ class Settings:
     register_rate_limit: int = _setting(
         5, "Applications to join the network one client address may send per hour; 0 "
            "disables the limit.")
+    request_rate_limit: int = _setting(
+        10, "Interlibrary and exchange requests one client address may send per hour; 0 "
+            "disables the limit.")
+    request_retention_days: int = _setting(
+        180, "Days after which the scheduler erases a request's patron data (name, email, "
+             "note); the request's kind, dates and outcome stay for the network's figures.")
     web_secret_key: str = _setting(
         "", "Secret that signs the sign-in sessions and form tokens of managers and the "
             "coordinator; empty means one generated once into web-secret under data_dir "
@@ -165,7 +171,7 @@ class Settings:
         48, "Hours a resumption token of the OAI feed stays valid (at least 24).")
     smtp_url: str = _setting(
         "", "Mail server for the email notices (a source failing for a day, an application "
-            "decided): smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 "
+            "decided, each step of an interlibrary or exchange request): smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 "
             "(TLS), smtp://host:port without credentials for a local relay; empty sends no "
             "email.")
     mail_from: str = _setting(
@@ -309,6 +315,9 @@ def _validate(settings: Settings) -> Settings:
         ("search_rate_limit", settings.search_rate_limit >= 0, "0 or more"),
         ("login_rate_limit", settings.login_rate_limit >= 0, "0 or more"),
         ("register_rate_limit", settings.register_rate_limit >= 0, "0 or more"),
+        ("request_rate_limit", settings.request_rate_limit >= 0, "0 or more"),
+        ("request_retention_days", 1 <= settings.request_retention_days <= 3650,
+         "between 1 and 3650 days"),
         ("source_time_limit", settings.source_time_limit >= 1, "at least 1 second"),
         ("harvest_concurrency", 1 <= settings.harvest_concurrency <= 256, "from 1 to 256"),
         ("scheduler_poll_seconds", 0 < settings.scheduler_poll_seconds <= 3600,

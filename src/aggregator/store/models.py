@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models of the store: Member, Source, Record, HarvestRun, HostLease,
-ChangeCounter, and the web side's Account, Application, RateLimit and NoticeSent."""
+ChangeCounter; the web side's Account, Application, RateLimit and NoticeSent; and the
+cooperation services' ServiceRequest, RequestEvent and Offer."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ class Member(Base):
     # pending | active | suspended | removed
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Interlibrary requests this member takes: none | loans | copies | both
+    accepts_requests: Mapped[str] = mapped_column(String(8), default="none",
+                                                  server_default="none")
+    request_conditions: Mapped[str | None] = mapped_column(String(2000))  # shown to patrons
 
     sources: Mapped[list[Source]] = relationship(back_populates="member", order_by="Source.id")
 
@@ -126,6 +131,8 @@ class Record(Base):
         # (source, change_seq).
         Index("ix_record_last_changed", "last_changed"),
         Index("ix_record_source_seq", "source_id", "change_seq"),
+        # New acquisitions: the records first harvested in a week or a month.
+        Index("ix_record_first_seen", "first_seen"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -314,5 +321,84 @@ class NoticeSent(Base):
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Offer(Base):
+    """An item a member offers to other libraries for exchange or donation."""
+
+    __tablename__ = "offer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                           index=True)
+    title: Mapped[str] = mapped_column(String(1000))
+    creators: Mapped[str | None] = mapped_column(String(1000))  # "; "-separated
+    year: Mapped[int | None] = mapped_column(Integer)
+    publisher: Mapped[str | None] = mapped_column(String(300))
+    isbn: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(2000))  # edition, volumes, remarks
+    condition: Mapped[str] = mapped_column(String(16), default="good")  # OFFER_CONDITIONS
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    # picked from the member's own records (None: uploaded or typed)
+    record_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("record.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="available")  # |given|withdrawn
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    given_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceRequest(Base):
+    """A request to a holding member: an interlibrary loan or a copy of a record it
+    holds, or an item of its exchange list. The patron follows it at a status link
+    carrying ``token``; their name, email and note are erased after the retention
+    period (``purged_at``), the rest stays for the network's figures."""
+
+    __tablename__ = "service_request"
+    __table_args__ = (Index("ix_service_request_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # unguessable
+    kind: Mapped[str] = mapped_column(String(16))  # loan | copy | exchange
+    # new | accepted | declined | fulfilled
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    holder_member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    # the patron's home library: a member, or a name typed in (home_library)
+    home_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL"), index=True)
+    home_library: Mapped[str | None] = mapped_column(String(300))
+    record_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("record.id", ondelete="SET NULL"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(1000))  # what was asked for, as it was then
+    patron_name: Mapped[str | None] = mapped_column(String(200))
+    patron_email: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str | None] = mapped_column(String(2000))  # the patron's
+    reason: Mapped[str | None] = mapped_column(String(2000))  # the holder's latest answer
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequestEvent(Base):
+    """One step of a request (made, accepted, declined, fulfilled), for its timeline."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(320))  # a manager's email; None: patron
+    note: Mapped[str | None] = mapped_column(String(2000))
+
+
 ROLES = ("coordinator", "manager")
 MEMBER_KINDS = ("public", "university", "school", "special")
+REQUEST_KINDS = ("loan", "copy", "exchange")
+REQUEST_STATUSES = ("new", "accepted", "declined", "fulfilled")
+ACCEPTS_REQUESTS = ("none", "loans", "copies", "both")
+OFFER_CONDITIONS = ("new", "good", "fair", "poor")
+OFFER_STATUSES = ("available", "given", "withdrawn")

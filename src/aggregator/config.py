@@ -171,9 +171,9 @@ class Settings:
         48, "Hours a resumption token of the OAI feed stays valid (at least 24).")
     smtp_url: str = _setting(
         "", "Mail server for the email notices (a source failing for a day, an application "
-            "decided, each step of an interlibrary or exchange request): smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 "
-            "(TLS), smtp://host:port without credentials for a local relay; empty sends no "
-            "email.")
+            "decided, each step of an interlibrary or exchange request): "
+            "smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS), "
+            "smtp://host:port without credentials for a local relay; empty sends no email.")
     mail_from: str = _setting(
         "", "Sender address of the email notices; empty means contact_email.")
     log_level: str = _setting(

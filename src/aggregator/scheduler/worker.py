@@ -34,12 +34,16 @@ from aggregator.records import Notice
 from aggregator.schedule import parse_interval
 from aggregator.scheduler.policy import next_run
 from aggregator.store import runs, schedule
+from aggregator.store.requests import purge_expired
 from aggregator.store.schedule import Claim
 
 __all__ = ["RunSource", "Scheduler"]
 
 logger = logging.getLogger(__name__)
 
+RETENTION_SECONDS = 3600.0
+"""Seconds between a scheduler's erasures of expired patron data (interlibrary requests
+older than ``request_retention_days``)."""
 NOTICE_SECONDS = 300.0
 """Seconds between a scheduler's looks for sources failing long enough to email their
 managers (only with ``smtp_url``)."""
@@ -106,6 +110,7 @@ class Scheduler:
 
     def run_once(self) -> list[SyncResult]:
         """Harvest every source due now, each at most once, then return the results."""
+        self.purge_requests()
         self._timer = self._timers(dispatch=False)
         self._timer.start()
         done: set[int] = set()
@@ -162,6 +167,10 @@ class Scheduler:
                           seconds=self._settings.scheduler_poll_seconds)
         timer.add_job(self._heartbeat, "interval", id="heartbeat",
                       seconds=max(0.2, self._settings.lease_seconds / 3))
+        # run_once erases before it starts; a long-running scheduler at once, then hourly
+        first = {"next_run_time": _now()} if dispatch else {}
+        timer.add_job(self.purge_requests, "interval", id="retention",
+                      seconds=RETENTION_SECONDS, **first)
         if self._settings.smtp_url:
             timer.add_job(self.check_notices, "interval", id="notices",
                           next_run_time=_now(), seconds=NOTICE_SECONDS)
@@ -283,6 +292,18 @@ class Scheduler:
         except Exception:  # the database is away: try again at the next check
             logger.exception("could not check for failing sources")
             return 0
+
+    def purge_requests(self) -> int:
+        """Erase the patron data of requests older than ``request_retention_days``
+        (:func:`aggregator.store.requests.purge_expired`). Returns how many."""
+        try:
+            purged = purge_expired(self._engine, self._settings.request_retention_days)
+        except Exception:  # the database is away: try again at the next hour
+            logger.exception("could not erase expired request data")
+            return 0
+        if purged:
+            logger.info("erased the patron data of %d expired requests", purged)
+        return purged
 
     def _heartbeat(self) -> None:
         with self._lock:

@@ -43,13 +43,24 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     urls.init_app(app)  # before any route: ids in URLs are ASCII digits
 
     from aggregator.oai import views as oai
-    from aggregator.web import admin, api, apidocs, auth, exports, pages, register, sitemaps
+    from aggregator.web import (
+        admin,
+        api,
+        apidocs,
+        auth,
+        exports,
+        pages,
+        register,
+        requests,
+        sitemaps,
+    )
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
     app.register_blueprint(register.bp)
+    app.register_blueprint(requests.bp)
     app.register_blueprint(sitemaps.bp)
     app.register_blueprint(apidocs.bp)
     oai.init_app(app, settings, engine)

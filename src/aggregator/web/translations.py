@@ -404,6 +404,108 @@ INDONESIAN: dict[str, str] = {
     "Contact": "Kontak",
     "Logo URL": "URL logo",
     "The member's details are saved.": "Data anggota telah disimpan.",
+    # -- interlibrary loan and copy requests (issue 14) --------------------------------
+    "A copy": "Salinan",
+    "A loan": "Peminjaman",
+    "Accept": "Terima",
+    "Accepted": "Diterima",
+    "All": "Semua",
+    "Another library (type its name)": "Perpustakaan lain (ketik namanya)",
+    "Answer": "Jawaban",
+    "Ask {member}": "Ajukan permintaan ke {member}",
+    "Asked for": "Yang diminta",
+    "Choose which requests the member takes.": "Pilih permintaan yang dilayani anggota ini.",
+    "Choose your library": "Pilih perpustakaan Anda",
+    "Conditions of {member}": "Ketentuan {member}",
+    "Conditions shown to patrons (fees, delivery, who may ask)":
+        "Ketentuan yang dibaca pemustaka (biaya, pengiriman, siapa yang boleh meminta)",
+    "Copies": "Salinan",
+    "Copy": "Salinan",
+    "Decline": "Tolak",
+    "Declined": "Ditolak",
+    "Exchange or donation": "Pertukaran atau hibah",
+    "Figures": "Angka",
+    "For example the pages or chapter you need.":
+        "Misalnya halaman atau bab yang Anda perlukan.",
+    "For:": "Untuk:",
+    "Fulfilled": "Dipenuhi",
+    "Home library": "Perpustakaan asal",
+    "Hours to answer (90%)": "Jam sampai dijawab (90%)",
+    "Hours to answer (median)": "Jam sampai dijawab (median)",
+    "Interlibrary requests": "Layanan silang layan",
+    "Keep the address of this page to yourself: whoever has it can see your request.":
+        "Simpan alamat halaman ini untuk Anda sendiri: siapa pun yang memilikinya dapat "
+        "melihat permintaan Anda.",
+    "Library asked": "Perpustakaan yang diminta",
+    "Loan": "Peminjaman",
+    "Loan, copy and exchange requests to your libraries, and those of their patrons to "
+    "other libraries (to read only).":
+        "Permintaan peminjaman, salinan, dan pertukaran kepada perpustakaan Anda, serta "
+        "permintaan pemustakanya kepada perpustakaan lain (hanya dapat dibaca).",
+    "Loans": "Peminjaman",
+    "Loans and copies": "Peminjaman dan salinan",
+    "Made": "Diajukan",
+    "Mark as fulfilled": "Tandai sudah dipenuhi",
+    "Message to the patron (optional)": "Pesan untuk pemustaka (boleh dikosongkan)",
+    "Name your library, or pick it from the list.":
+        "Tulis nama perpustakaan Anda, atau pilih dari daftar.",
+    "No account is needed. The library answers by email, and you can follow your request "
+    "at the page you see after sending it.":
+        "Tidak perlu akun. Perpustakaan menjawab lewat surel, dan Anda dapat mengikuti "
+        "permintaan Anda di halaman yang tampil setelah mengirimnya.",
+    "No requests.": "Belum ada permintaan.",
+    "None": "Tidak ada",
+    "Note to the library (optional)": "Catatan untuk perpustakaan (boleh dikosongkan)",
+    "Nothing was changed: {reason}": "Tidak ada yang diubah: {reason}",
+    "Open": "Belum selesai",
+    "Patron": "Pemustaka",
+    "Request": "Permintaan",
+    "Request a copy from {member}": "Minta salinan dari {member}",
+    "Request a loan from {member}": "Pinjam dari {member}",
+    "Request a loan or a copy from {member}": "Pinjam atau minta salinan dari {member}",
+    "Request figures": "Angka permintaan",
+    "Requests": "Permintaan",
+    "Requests by library and kind": "Permintaan menurut perpustakaan dan jenis",
+    "Requests made to each library and to the whole network, by their status now, and the "
+    "hours from a request to its first answer.":
+        "Permintaan kepada setiap perpustakaan dan seluruh jaringan, menurut statusnya "
+        "sekarang, serta jam dari permintaan sampai jawaban pertamanya.",
+    "Requests this library takes": "Permintaan yang dilayani perpustakaan ini",
+    "Requests, newest first": "Permintaan, yang terbaru lebih dulu",
+    "Send the request": "Kirim permintaan",
+    "Show": "Tampilkan",
+    "Status:": "Status:",
+    "Steps": "Tahapan",
+    "The answer is saved.": "Jawaban telah disimpan.",
+    "The library's answer": "Jawaban perpustakaan",
+    "The library's answers are sent here.": "Jawaban perpustakaan dikirim ke sini.",
+    "The member's request settings are saved.":
+        "Pengaturan permintaan anggota telah disimpan.",
+    "The patron of your library made this request; the library asked answers it.":
+        "Pemustaka perpustakaan Anda mengajukan permintaan ini; perpustakaan yang diminta "
+        "yang menjawabnya.",
+    "The patron was told by email.": "Pemustaka telah diberi tahu lewat surel.",
+    "The patron's name, email and note were deleted after the retention period ({when}).":
+        "Nama, surel, dan catatan pemustaka telah dihapus setelah masa simpan ({when}).",
+    "The whole network": "Seluruh jaringan",
+    "Too many requests from your address. Try again in {seconds} seconds.":
+        "Terlalu banyak permintaan dari alamat Anda. Coba lagi dalam {seconds} detik.",
+    "Waiting for an answer": "Menunggu jawaban",
+    "What do you ask for?": "Apa yang Anda minta?",
+    "Why (shown to the patron)": "Alasannya (ditampilkan kepada pemustaka)",
+    "You get an email at each step.": "Anda menerima surel pada setiap tahap.",
+    "Your details": "Data Anda",
+    "Your email": "Surel Anda",
+    "Your home library": "Perpustakaan asal Anda",
+    "Your library, if it is not in the list": "Perpustakaan Anda, jika tidak ada di daftar",
+    "Your name": "Nama Anda",
+    "Your name, email and note are deleted {days} days after the request.":
+        "Nama, surel, dan catatan Anda dihapus {days} hari setelah permintaan.",
+    "Your name, email and note were deleted after the retention period.":
+        "Nama, surel, dan catatan Anda telah dihapus setelah masa simpan.",
+    "Your note": "Catatan Anda",
+    "Your request": "Permintaan Anda",
+    "your patron": "pemustaka Anda",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

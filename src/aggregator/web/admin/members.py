@@ -27,6 +27,8 @@ def _member_or_404(slug: str) -> dict[str, str]:
         member_allowed(member.id if member.status != "removed" else None)
         values = {name: getattr(member, name) or "" for name in FIELDS}
         values["id"] = str(member.id)
+        values["accepts_requests"] = member.accepts_requests or "none"
+        values["request_conditions"] = member.request_conditions or ""
     return values
 
 

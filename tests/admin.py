@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from aggregator.config import Settings
-from aggregator.store import applications, catalog, users
+from aggregator.store import applications, catalog, requests, users
 from aggregator.store.db import init_schema, make_engine, session_scope
 from aggregator.web import create_app
 from portal import local_settings
@@ -27,7 +27,8 @@ _VALUE = re.compile(r'\bvalue="([^"]+)"')
 
 @dataclass
 class Network:
-    """Members ``a`` and ``b`` with one source each, three accounts, one application."""
+    """Members ``a`` and ``b`` with one source each, three accounts, one application, and
+    one interlibrary request to ``a`` (from a library outside the network)."""
 
     settings: Settings
     engine: Engine
@@ -35,6 +36,7 @@ class Network:
     source_a: int
     source_b: int
     application_id: int
+    request_id: int = 0
 
     def client(self, email: str | None = None) -> FlaskClient:
         """A client signed in as ``email`` (anonymous when None)."""
@@ -73,5 +75,9 @@ def network(data_dir: Path, **overrides: object) -> Network:
             contact_email="calon@example.org", base_url="http://127.0.0.1:9/calon/oai",
             report={"base_url": "http://127.0.0.1:9/calon/oai", "errors": [],
                     "warnings": [], "info": {}}, platform=None)
+        requests.set_request_settings(session, "a", "both", None)
+        made = requests.create(session, holder="a", kind="copy", title="Sejarah Desa",
+                               patron_name="Siti", patron_email="siti@example.org",
+                               home_library="Perpustakaan Sekolah")
     return Network(settings, engine, create_app(settings, engine=engine), ids[0], ids[1],
-                   application.id)
+                   application.id, made.id)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from admin import COORDINATOR, MANAGER_A, MANAGER_B, PASSWORD, Network, network, token
-from aggregator.store.models import Member, Source
+from aggregator.store.models import Member, ServiceRequest, Source
 from aggregator.web.auth import safe_next
 
 NETWORK_WIDE = 403  # pages of the whole network, refused to managers
@@ -42,6 +42,10 @@ def url_for_a(net: Network, rule: Rule) -> tuple[str, bool]:
             values[name] = net.application_id
         elif name == "decision":
             values[name] = "reject"
+        elif name == "request_id":
+            values[name], scoped = net.request_id, True
+        elif name == "action":
+            values[name] = "decline"  # without its reason: refused, nothing changes
         else:
             raise AssertionError(f"the access test does not know how to fill <{name}> of "
                                  f"{rule.rule}: teach it")
@@ -65,10 +69,13 @@ def send(client: FlaskClient, method: str, url: str, signed_in: bool = True) -> 
     return client.open(url, method=method, data=data)
 
 
-def counts(net: Network) -> tuple[int, int]:
+def counts(net: Network) -> tuple[int, int, tuple[object, ...]]:
     with net.engine.connect() as conn:
         return (int(conn.scalar(select(func.count()).select_from(Member)) or 0),
-                int(conn.scalar(select(func.count()).select_from(Source)) or 0))
+                int(conn.scalar(select(func.count()).select_from(Source)) or 0),
+                tuple(conn.execute(select(ServiceRequest.status, ServiceRequest.reason,
+                                          Member.accepts_requests).join(
+                    Member, Member.id == ServiceRequest.holder_member_id)).one()))
 
 
 def test_anonymous_visitors_are_sent_to_login_from_every_admin_url(net: Network) -> None:

@@ -19,7 +19,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from aggregator.store import requests
+from aggregator.store.db import session_scope
+from aggregator.store.models import ServiceRequest
 from aggregator.web import create_app
 from aggregator.web.serve import PortalServer
 from portal import Site, build_sample_site, close_site
@@ -33,6 +37,11 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/task").exists(),
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     built = build_sample_site(tmp_path_factory.mktemp("public"))
+    with session_scope(built.engine) as session:  # a request form and a status page
+        requests.set_request_settings(session, "unira", "both", "Members only.")
+        requests.create(session, holder="unira", kind="copy", title="Sampel",
+                        patron_name="Siti", patron_email="siti@example.org",
+                        home_library="Perpustakaan Sekolah")
     yield built
     close_site(built)
 
@@ -48,7 +57,10 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
     route added later is tried too."""
     values = {"record_id": str(site.record_id("unira", "oai:eprints.unira.example.ac.id:477")),
               "slug": "unira", "fmt": "ris", "filename": "style.css", "source_id": "1",
-              "application_id": "1", "number": "0", "name": "subject"}
+              "application_id": "1", "number": "0", "name": "subject",
+              "request_id": "1", "action": "accept"}
+    with session_scope(site.engine) as session:
+        values["token"] = session.scalars(select(ServiceRequest.token)).one()
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):

@@ -183,7 +183,7 @@ def _view(row: tuple[ServiceRequest, str, str, str | None, str | None, str | Non
 
 def get_request(session: Session, request_id: int) -> RequestView | None:
     """The request with this id, or None."""
-    row = session.execute(_SELECT.where(ServiceRequest.id == request_id)).tuples().first()
+    row = session.execute(_SELECT.where(ServiceRequest.id == request_id)).first()
     return None if row is None else _view(row)
 
 
@@ -191,7 +191,7 @@ def get_by_token(session: Session, token: str) -> RequestView | None:
     """The request whose status link carries ``token``, or None."""
     if not token or len(token) > TOKEN_MAX:
         return None
-    row = session.execute(_SELECT.where(ServiceRequest.token == token)).tuples().first()
+    row = session.execute(_SELECT.where(ServiceRequest.token == token)).first()
     return None if row is None else _view(row)
 
 
@@ -220,7 +220,7 @@ def list_requests(session: Session, member_ids: frozenset[int] | None, *,
             raise UserInputError(f"unknown status {status!r}")
         query = query.where(ServiceRequest.status == status)
     rows = session.execute(query.order_by(ServiceRequest.created_at.desc(),
-                                          ServiceRequest.id.desc()).limit(limit)).tuples()
+                                          ServiceRequest.id.desc()).limit(limit))
     return [_view(row) for row in rows]
 
 

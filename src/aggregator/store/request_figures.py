@@ -14,12 +14,12 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from aggregator.store.models import REQUEST_KINDS, Member, ServiceRequest
-from aggregator.store.runs import as_utc
 
 __all__ = ["ALL", "FigureRow", "figures", "percentile"]
 
@@ -66,6 +66,16 @@ def _range(since: datetime | None, until: datetime | None) -> list[ColumnElement
     return found
 
 
+def _hours(session: Session) -> ColumnElement[Any]:
+    """Hours from a request to its first answer, computed by the database (times are
+    kept in UTC; SQLite keeps them as text)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(ServiceRequest.answered_at)
+                - func.julianday(ServiceRequest.created_at)) * 24.0
+    return func.extract("epoch", ServiceRequest.answered_at - ServiceRequest.created_at
+                        ) / 3600.0
+
+
 def figures(session: Session, *, since: datetime | None = None,
             until: datetime | None = None,
             member_ids: frozenset[int] | None = None) -> list[FigureRow]:
@@ -85,14 +95,10 @@ def figures(session: Session, *, since: datetime | None = None,
             counts[key][status] += count
             counts[key]["made"] += count
     answered = select(ServiceRequest.holder_member_id, ServiceRequest.kind,
-                      ServiceRequest.created_at, ServiceRequest.answered_at).where(
-        ServiceRequest.answered_at.is_not(None), *within)
-    for member_id, kind, created, first in session.execute(answered):
-        start, end = as_utc(created), as_utc(first)
-        assert start is not None and end is not None
-        took = (end - start).total_seconds() / 3600
+                      _hours(session)).where(ServiceRequest.answered_at.is_not(None), *within)
+    for member_id, kind, took in session.execute(answered):
         for key in ((member_id, kind), (member_id, ALL), (None, kind), (None, ALL)):
-            hours[key].append(took)
+            hours[key].append(float(took))
     names = {mid: (slug, name) for mid, slug, name in session.execute(
         select(Member.id, Member.slug, Member.name))}
     order = [ALL, *REQUEST_KINDS]

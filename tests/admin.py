@@ -10,10 +10,12 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from aggregator.config import Settings
-from aggregator.store import applications, catalog, users
+from aggregator.store import applications, catalog, offers, users
 from aggregator.store.db import init_schema, make_engine, session_scope
+from aggregator.store.offer_files import OfferItem
 from aggregator.web import create_app
 from portal import local_settings
 
@@ -35,6 +37,7 @@ class Network:
     source_a: int
     source_b: int
     application_id: int
+    offer_a: int  # an available offer of member a
 
     def client(self, email: str | None = None) -> FlaskClient:
         """A client signed in as ``email`` (anonymous when None)."""
@@ -65,6 +68,8 @@ def network(data_dir: Path, **overrides: object) -> Network:
         for slug in ("a", "b"):
             catalog.add_member(session, slug, f"Perpustakaan {slug.upper()}")
             ids.append(catalog.add_source(session, slug, f"http://127.0.0.1:9/{slug}/oai").id)
+        offers.add_items(session, ids_of(session, "a"), [OfferItem(title="Buku Tukar A")])
+        offer_a = offers.member_offers(session, ids_of(session, "a")).offers[0].id
         users.add_account(session, COORDINATOR, PASSWORD, "coordinator")
         users.add_account(session, MANAGER_A, PASSWORD, "manager", ["a"])
         users.add_account(session, MANAGER_B, PASSWORD, "manager", ["b"])
@@ -74,4 +79,9 @@ def network(data_dir: Path, **overrides: object) -> Network:
             report={"base_url": "http://127.0.0.1:9/calon/oai", "errors": [],
                     "warnings": [], "info": {}}, platform=None)
     return Network(settings, engine, create_app(settings, engine=engine), ids[0], ids[1],
-                   application.id)
+                   application.id, offer_a)
+
+
+def ids_of(session: Session, slug: str) -> int:
+    """The id of member ``slug``."""
+    return catalog.get_member(session, slug).id

@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from aggregator.store import catalog, offers
+from aggregator.store.db import session_scope
+from aggregator.store.offer_files import OfferItem
 from aggregator.web import create_app
 from aggregator.web.serve import PortalServer
 from portal import Site, build_sample_site, close_site
@@ -33,6 +36,9 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/task").exists(),
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     built = build_sample_site(tmp_path_factory.mktemp("public"))
+    with session_scope(built.engine) as session:  # an exchange offer for /exchange/<id>
+        offers.add_items(session, catalog.get_member(session, "unira").id,
+                         [OfferItem(title="Buku tukar")])
     yield built
     close_site(built)
 
@@ -48,7 +54,7 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
     route added later is tried too."""
     values = {"record_id": str(site.record_id("unira", "oai:eprints.unira.example.ac.id:477")),
               "slug": "unira", "fmt": "ris", "filename": "style.css", "source_id": "1",
-              "application_id": "1", "number": "0", "name": "subject"}
+              "application_id": "1", "number": "0", "name": "subject", "offer_id": "1"}
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):

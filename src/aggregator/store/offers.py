@@ -34,7 +34,8 @@ from aggregator.store.runs import as_utc
 
 __all__ = ["NOTE_MAX", "OfferPage", "OfferUnavailable", "OfferView", "RecordChoice",
            "add_items", "ask_for_offer", "browse", "count_available", "edit_offer",
-           "get_offer", "mark_given", "member_offers", "own_records", "pick", "withdraw"]
+           "get_offer", "mark_given", "member_offers", "offering_members", "own_records",
+           "pick", "withdraw", "active_members"]
 
 NOTE_MAX = SIZES["note"]
 MAX_WORDS = 8
@@ -52,6 +53,7 @@ class OfferView:
     member_id: int
     member_slug: str
     member_name: str
+    member_status: str
     title: str
     creators: str | None
     year: int | None
@@ -113,14 +115,16 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _select() -> Select[Offer, str, str]:
-    return select(Offer, Member.slug, Member.name).join(Member, Member.id == Offer.member_id)
+def _select() -> Select[Offer, str, str, str]:
+    return select(Offer, Member.slug, Member.name, Member.status).join(
+        Member, Member.id == Offer.member_id)
 
 
 def _view(row: Any) -> OfferView:
-    offer, slug, name = row
+    offer, slug, name, member_status = row
     return OfferView(
         id=offer.id, member_id=offer.member_id, member_slug=slug, member_name=name,
+        member_status=member_status,
         title=offer.title, creators=offer.creators, year=offer.year,
         publisher=offer.publisher, isbn=offer.isbn, note=offer.note,
         condition=offer.condition, quantity=offer.quantity, record_id=offer.record_id,
@@ -314,6 +318,27 @@ def count_available(session: Session, slug: str) -> int:
         Member.slug == slug, Member.status == "active", Offer.status == "available")) or 0)
 
 
+def offering_members(session: Session) -> list[tuple[str, str, int]]:
+    """(slug, name, available offers) of every active member offering something, by
+    name."""
+    rows = session.execute(
+        select(Member.slug, Member.name, func.count(Offer.id))
+        .join(Offer, Offer.member_id == Member.id)
+        .where(Member.status == "active", Offer.status == "available")
+        .group_by(Member.slug, Member.name)).all()
+    return sorted(((slug, name, int(n)) for slug, name, n in rows),
+                  key=lambda row: (row[1].casefold(), row[0]))
+
+
+def active_members(session: Session, ids: frozenset[int] | set[int]) -> list[tuple[int, str]]:
+    """(id, name) of the active members among ``ids``, by name."""
+    if not ids:
+        return []
+    rows = session.execute(select(Member.id, Member.name).where(
+        Member.id.in_(sorted(ids)), Member.status == "active")).all()
+    return sorted(((int(mid), name) for mid, name in rows), key=lambda r: r[1].casefold())
+
+
 def ask_for_offer(session: Session, offer_id: int, *, asking_member_id: int,
                   manager_email: str, quantity: int = 1, note: str = "") -> tuple[int, str]:
     """Ask for an offered item on behalf of another member: a new ``exchange`` request
@@ -330,8 +355,7 @@ def ask_for_offer(session: Session, offer_id: int, *, asking_member_id: int,
     if row is None:
         raise OfferUnavailable("missing", f"no offer {offer_id}")
     offer = _view(row)
-    holder = session.get(Member, offer.member_id)
-    if offer.status != "available" or holder is None or holder.status != "active":
+    if offer.status != "available" or offer.member_status != "active":
         raise OfferUnavailable("gone", "the offer is not available any more")
     asker = session.get(Member, asking_member_id)
     if asker is None or asker.status != "active":

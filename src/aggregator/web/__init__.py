@@ -43,7 +43,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     urls.init_app(app)  # before any route: ids in URLs are ASCII digits
 
     from aggregator.oai import views as oai
-    from aggregator.web import admin, api, apidocs, auth, exports, pages, register, sitemaps
+    from aggregator.web import (
+        admin,
+        api,
+        apidocs,
+        auth,
+        exchange,
+        exports,
+        pages,
+        register,
+        sitemaps,
+    )
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
@@ -52,6 +62,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(register.bp)
     app.register_blueprint(sitemaps.bp)
     app.register_blueprint(apidocs.bp)
+    app.register_blueprint(exchange.bp)
     oai.init_app(app, settings, engine)
     auth.init_app(app, settings)
     auth.csrf.exempt(oai.bp)  # OAI-PMH requires POST; the feed is cookie-less, read-only

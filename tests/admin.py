@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from aggregator.config import Settings
+from aggregator.offer_files import OfferItem
 from aggregator.store import applications, catalog, offers, users
 from aggregator.store.db import init_schema, make_engine, session_scope
-from aggregator.store.offer_files import OfferItem
 from aggregator.web import create_app
 from portal import local_settings
 

@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from aggregator.normalize.fields import Fields
-from aggregator.store import catalog, offers
-from aggregator.store.db import session_scope
-from aggregator.store.models import Member, Offer, Record, RequestEvent, ServiceRequest
-from aggregator.store.offer_files import (
+from aggregator.offer_files import (
     MAX_FILE_BYTES,
     MAX_ITEMS,
     OfferFileError,
     OfferItem,
     parse_offer_file,
 )
+from aggregator.store import catalog, offers
+from aggregator.store.db import session_scope
+from aggregator.store.models import Member, Offer, Record, RequestEvent, ServiceRequest
 
 FILES = Path(__file__).parent / "offer_files"
 

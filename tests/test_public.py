@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from aggregator.offer_files import OfferItem
 from aggregator.store import catalog, offers
 from aggregator.store.db import session_scope
-from aggregator.store.offer_files import OfferItem
 from aggregator.web import create_app
 from aggregator.web.serve import PortalServer
 from portal import Site, build_sample_site, close_site

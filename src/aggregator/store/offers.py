@@ -14,6 +14,13 @@ from sqlalchemy.orm import Session
 
 from aggregator.errors import UserInputError
 from aggregator.normalize.fields import Fields
+from aggregator.offer_files import (
+    SIZES,
+    OfferItem,
+    condition_value,
+    make_item,
+    quantity_value,
+)
 from aggregator.store.models import (
     Member,
     Offer,
@@ -22,13 +29,6 @@ from aggregator.store.models import (
     ServiceRequest,
     Source,
     utcnow,
-)
-from aggregator.store.offer_files import (
-    SIZES,
-    OfferItem,
-    condition_value,
-    make_item,
-    quantity_value,
 )
 from aggregator.store.runs import as_utc
 
@@ -133,7 +133,7 @@ def _view(row: Any) -> OfferView:
 
 
 def add_items(session: Session, member_id: int, items: list[OfferItem]) -> int:
-    """Store ``items`` (read by :func:`~aggregator.store.offer_files.parse_offer_file`)
+    """Store ``items`` (read by :func:`~aggregator.offer_files.parse_offer_file`)
     as available offers of member ``member_id``; how many were stored."""
     now = utcnow()
     session.add_all(Offer(member_id=member_id, title=i.title, creators=i.creators,

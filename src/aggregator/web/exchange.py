@@ -61,7 +61,7 @@ def browse() -> str:
     q = request.args.get("q", "")[:200]
     with session_scope(reader(portal().engine)) as session:
         members = offers.offering_members(session)
-        member = _choice("member", {slug for slug, _name, _n in members})
+        member = request.args.get("member", "")[:64]  # unknown: nothing offered
         condition = _choice("condition", OFFER_CONDITIONS)
         found = offers.browse(session, text=q, member=member, condition=condition,
                               page=max(page, 1), per_page=PER_PAGE)

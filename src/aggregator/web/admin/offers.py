@@ -12,16 +12,16 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers.response import Response
 
 from aggregator.errors import UserInputError
-from aggregator.store import catalog, offers
-from aggregator.store.db import reader, session_scope
-from aggregator.store.models import OFFER_CONDITIONS
-from aggregator.store.offer_files import (
+from aggregator.offer_files import (
     MAX_FILE_BYTES,
     MAX_ITEMS,
     MAX_QUANTITY,
     OfferFileError,
     parse_offer_file,
 )
+from aggregator.store import catalog, offers
+from aggregator.store.db import reader, session_scope
+from aggregator.store.models import OFFER_CONDITIONS
 from aggregator.store.offers import NOTE_MAX, OfferView
 from aggregator.web.admin.access import bp, member_allowed
 from aggregator.web.auth import login_manager, signed_in

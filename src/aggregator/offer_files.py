@@ -1,6 +1,10 @@
 """Files of items offered for exchange or donation: CSV (English or Indonesian headers,
 comma or semicolon) and MARC (ISO 2709 or MARCXML), read all or nothing.
 
+Outside ``store/``, which may not import ``harvest/``: MARCXML goes through the strict
+parser of :mod:`aggregator.harvest.safe_xml` (no DOCTYPE, no entities, no network) before
+pymarc reads it.
+
 A file is taken whole or not at all: every bad line is reported (with its line or
 record number) and nothing is kept, so a manager fixes the file and sends it again
 rather than hunting for which half was stored.

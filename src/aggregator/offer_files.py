@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pymarc
 
-from aggregator.errors import MalformedXML, UserInputError
+from aggregator.errors import ForbiddenXML, MalformedXML, UserInputError
 from aggregator.harvest.safe_xml import parse_bytes
 from aggregator.store.models import OFFER_CONDITIONS
 
@@ -277,7 +277,10 @@ def _marc_rows(reader: pymarc.MARCReader) -> Iterator[Row]:
 def _marcxml(data: bytes) -> list[OfferItem]:
     try:
         root = parse_bytes(data)  # refuses a DOCTYPE (and so any entity) outright
-    except MalformedXML as exc:  # ForbiddenXML included
+    except ForbiddenXML:
+        raise OfferFileError(["MARCXML with a DOCTYPE (or entities) is refused: remove "
+                              "the <!DOCTYPE …> declaration"]) from None
+    except MalformedXML as exc:
         raise OfferFileError([f"not readable as MARCXML: {exc}"]) from None
     if root.tag not in (MARC_NS + "collection", MARC_NS + "record"):
         raise OfferFileError(["not MARCXML: the root element must be a MARC 21 slim "

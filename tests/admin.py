@@ -10,9 +10,11 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from aggregator.config import Settings
-from aggregator.store import applications, catalog, requests, users
+from aggregator.offer_files import OfferItem
+from aggregator.store import applications, catalog, offers, requests, users
 from aggregator.store.db import init_schema, make_engine, session_scope
 from aggregator.web import create_app
 from portal import local_settings
@@ -36,6 +38,7 @@ class Network:
     source_a: int
     source_b: int
     application_id: int
+    offer_a: int  # an available offer of member a
     request_id: int = 0
 
     def client(self, email: str | None = None) -> FlaskClient:
@@ -67,6 +70,8 @@ def network(data_dir: Path, **overrides: object) -> Network:
         for slug in ("a", "b"):
             catalog.add_member(session, slug, f"Perpustakaan {slug.upper()}")
             ids.append(catalog.add_source(session, slug, f"http://127.0.0.1:9/{slug}/oai").id)
+        offers.add_items(session, ids_of(session, "a"), [OfferItem(title="Buku Tukar A")])
+        offer_a = offers.member_offers(session, ids_of(session, "a")).offers[0].id
         users.add_account(session, COORDINATOR, PASSWORD, "coordinator")
         users.add_account(session, MANAGER_A, PASSWORD, "manager", ["a"])
         users.add_account(session, MANAGER_B, PASSWORD, "manager", ["b"])
@@ -80,4 +85,9 @@ def network(data_dir: Path, **overrides: object) -> Network:
                                patron_name="Siti", patron_email="siti@example.org",
                                home_library="Perpustakaan Sekolah")
     return Network(settings, engine, create_app(settings, engine=engine), ids[0], ids[1],
-                   application.id, made.id)
+                   application.id, offer_a, made.id)
+
+
+def ids_of(session: Session, slug: str) -> int:
+    """The id of member ``slug``."""
+    return catalog.get_member(session, slug).id

@@ -38,6 +38,8 @@ def url_for_a(net: Network, rule: Rule) -> tuple[str, bool]:
             values[name], scoped = net.source_a, True
         elif name == "slug":
             values[name], scoped = "a", True
+        elif name == "offer_id":
+            values[name], scoped = net.offer_a, True
         elif name == "application_id":
             values[name] = net.application_id
         elif name == "decision":

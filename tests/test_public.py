@@ -21,7 +21,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from aggregator.store import requests
+from aggregator.offer_files import OfferItem
+from aggregator.store import catalog, offers, requests
 from aggregator.store.db import session_scope
 from aggregator.store.models import ServiceRequest
 from aggregator.web import create_app
@@ -42,6 +43,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         requests.create(session, holder="unira", kind="copy", title="Sampel",
                         patron_name="Siti", patron_email="siti@example.org",
                         home_library="Perpustakaan Sekolah")
+    with session_scope(built.engine) as session:  # an exchange offer for /exchange/<id>
+        offers.add_items(session, catalog.get_member(session, "unira").id,
+                         [OfferItem(title="Buku tukar")])
     yield built
     close_site(built)
 
@@ -58,7 +62,7 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
     values = {"record_id": str(site.record_id("unira", "oai:eprints.unira.example.ac.id:477")),
               "slug": "unira", "fmt": "ris", "filename": "style.css", "source_id": "1",
               "application_id": "1", "number": "0", "name": "subject",
-              "request_id": "1", "action": "accept"}
+              "request_id": "1", "action": "accept", "offer_id": "1"}
     with session_scope(site.engine) as session:
         values["token"] = session.scalars(select(ServiceRequest.token)).one()
     paths = []

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api,
         apidocs,
         auth,
+        exchange,
         exports,
         pages,
         register,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(requests.bp)
     app.register_blueprint(sitemaps.bp)
     app.register_blueprint(apidocs.bp)
+    app.register_blueprint(exchange.bp)
     oai.init_app(app, settings, engine)
     auth.init_app(app, settings)
     auth.csrf.exempt(oai.bp)  # OAI-PMH requires POST; the feed is cookie-less, read-only

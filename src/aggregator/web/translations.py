@@ -506,6 +506,106 @@ INDONESIAN: dict[str, str] = {
     "Your note": "Catatan Anda",
     "Your request": "Permintaan Anda",
     "your patron": "pemustaka Anda",
+    # exchange and donation lists (issue 14, part "offers")
+    "Exchange and donation": "Pertukaran dan hibah",
+    "Exchange list": "Daftar pertukaran",
+    "Items the member libraries offer to each other for exchange or donation. A manager of "
+    "a member library can sign in and ask for an item; the offering library answers the "
+    "request.":
+        "Bahan pustaka yang ditawarkan perpustakaan anggota satu sama lain untuk ditukar atau "
+        "dihibahkan. Pengelola perpustakaan anggota dapat masuk dan meminta suatu bahan; "
+        "perpustakaan yang menawarkan menjawab permintaan itu.",
+    "Items your library offers to other libraries of the network for exchange or donation. "
+    "Other members find them at {link} and ask for them; their requests reach you like any "
+    "other request.":
+        "Bahan pustaka yang ditawarkan perpustakaan Anda kepada perpustakaan lain di jaringan "
+        "untuk ditukar atau dihibahkan. Anggota lain menemukannya di {link} dan memintanya; "
+        "permintaan mereka sampai kepada Anda seperti permintaan lainnya.",
+    "A CSV file (UTF-8, comma or semicolon) with a header line: title, creators, year, "
+    "publisher, isbn, condition, quantity, note (or judul, pengarang, tahun, penerbit, isbn, "
+    "kondisi, jumlah, catatan); or MARC records (ISO 2709 or MARCXML). At most {kib} KiB "
+    "and {n} items. If any line is wrong, nothing is added.":
+        "Berkas CSV (UTF-8, koma atau titik koma) dengan baris judul kolom: judul, pengarang, "
+        "tahun, penerbit, isbn, kondisi, jumlah, catatan (atau title, creators, year, "
+        "publisher, isbn, condition, quantity, note); atau cantuman MARC (ISO 2709 atau "
+        "MARCXML). Paling besar {kib} KiB dan {n} eksemplar. Jika ada satu baris yang salah, "
+        "tidak ada yang ditambahkan.",
+    "Actions": "Tindakan",
+    "Add to the exchange list": "Tambahkan ke daftar pertukaran",
+    "Added to the exchange list: {title}": "Ditambahkan ke daftar pertukaran: {title}",
+    "Any condition": "Semua kondisi",
+    "Ask for this item": "Minta bahan ini",
+    "At most {n} copies are offered.": "Paling banyak {n} eksemplar yang ditawarkan.",
+    "Change the offer": "Ubah tawaran",
+    "Choose a file to upload.": "Pilih berkas yang akan diunggah.",
+    "Choose a record to offer.": "Pilih cantuman yang akan ditawarkan.",
+    "Condition": "Kondisi",
+    "Copies given (empty: all)": "Eksemplar yang diberikan (kosong: semua)",
+    "Copies wanted": "Jumlah eksemplar yang diminta",
+    "Creators": "Pengarang",
+    "Edit": "Ubah",
+    "Fair": "Cukup",
+    "File": "Berkas",
+    "Good": "Baik",
+    "Poor": "Rusak",
+    "Mark given": "Tandai sudah diberikan",
+    "Marked given: {title}": "Ditandai sudah diberikan: {title}",
+    "Marked given; {n} copies are still offered.":
+        "Ditandai sudah diberikan; {n} eksemplar masih ditawarkan.",
+    "No item offered matches.": "Tidak ada bahan tawaran yang cocok.",
+    "None of your records holds all these words.":
+        "Tidak ada cantuman Anda yang memuat semua kata ini.",
+    "Note to the offering library": "Catatan untuk perpustakaan yang menawarkan",
+    "Nothing is offered yet.": "Belum ada yang ditawarkan.",
+    "Nothing was added: fix these lines and upload the file again.":
+        "Tidak ada yang ditambahkan: perbaiki baris-baris ini lalu unggah berkasnya lagi.",
+    "Nothing was added: {reason}": "Tidak ada yang ditambahkan: {reason}",
+    "Offered by": "Ditawarkan oleh",
+    "On behalf of": "Atas nama",
+    "Only an available offer can be changed.":
+        "Hanya tawaran yang masih tersedia yang dapat diubah.",
+    "Only managers of another member library can ask for this item.":
+        "Hanya pengelola perpustakaan anggota lain yang dapat meminta bahan ini.",
+    "Pick from your records": "Pilih dari cantuman Anda",
+    "Quantity": "Jumlah",
+    "Record": "Cantuman",
+    "Records of {member}": "Cantuman {member}",
+    "See the list as others see it": "Lihat daftar seperti yang dilihat anggota lain",
+    "Sign in as a manager of a member library to ask for this item.":
+        "Masuk sebagai pengelola perpustakaan anggota untuk meminta bahan ini.",
+    "as a manager of a member library to ask for this item.":
+        "sebagai pengelola perpustakaan anggota untuk meminta bahan ini.",
+    "The file is too large: at most {kib} KiB. Split it into several files.":
+        "Berkas terlalu besar: paling besar {kib} KiB. Pecah menjadi beberapa berkas.",
+    "The note may have at most {n} characters.": "Catatan paling panjang {n} karakter.",
+    "The offer is saved.": "Tawaran telah disimpan.",
+    "The quantity must be a whole number.": "Jumlah harus bilangan bulat.",
+    "The record in the catalogue": "Cantumannya di katalog",
+    "This item is not offered any more.": "Bahan ini tidak ditawarkan lagi.",
+    "This item is offered by your own library.":
+        "Bahan ini ditawarkan oleh perpustakaan Anda sendiri.",
+    "Title, author, publisher or ISBN": "Judul, pengarang, penerbit atau ISBN",
+    "Too many requests from this address: try again in {seconds} seconds.":
+        "Terlalu banyak permintaan dari alamat ini: coba lagi dalam {seconds} detik.",
+    "Upload": "Unggah",
+    "Upload a list": "Unggah daftar",
+    "Withdraw": "Tarik kembali",
+    "Withdrawn: {title}": "Ditarik kembali: {title}",
+    "Words of the title, author, publisher or ISBN":
+        "Kata dari judul, pengarang, penerbit atau ISBN",
+    "You do not manage this library.": "Anda bukan pengelola perpustakaan ini.",
+    "Your library is not an active member of the network.":
+        "Perpustakaan Anda bukan anggota aktif jaringan.",
+    "Your request was sent to {member}.": "Permintaan Anda telah dikirim ke {member}.",
+    "available": "tersedia",
+    "given": "sudah diberikan",
+    "withdrawn": "ditarik kembali",
+    "{n} items offered": "{n} bahan ditawarkan",
+    "{n} items offered for exchange or donation":
+        "{n} bahan ditawarkan untuk ditukar atau dihibahkan",
+    "{n} items were added to the exchange list.":
+        "{n} bahan telah ditambahkan ke daftar pertukaran.",
+    "{n} offers": "{n} tawaran",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

@@ -132,6 +132,7 @@ def test_a_patron_requests_a_copy_and_follows_it_to_the_end(site: Site,
     page.get_by_label("Surel Anda").fill(PATRON)
     page.get_by_label("Perpustakaan asal Anda").select_option("sman1")
     page.get_by_label("Catatan untuk perpustakaan (boleh dikosongkan)").fill("Bab 2 saja.")
+    page.screenshot(path=str(site.artifacts / "request-form-desktop.png"), full_page=True)
     page.get_by_role("button", name="Kirim permintaan").click()
     page.wait_for_url(re.compile(r"/requests/[A-Za-z0-9_-]{43}$"))
     status_url = page.url

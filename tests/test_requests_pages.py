@@ -99,6 +99,7 @@ def test_a_valid_request_leads_to_its_private_status_page(tmp_path: Path) -> Non
     ({"home": "other", "home_other": ""}, "Name your library, or pick it from the list."),
     ({"kind": "loan"}, "Not a valid choice"),
     ({"home": "nobody"}, "Not a valid choice"),
+    ({"home": ""}, "Choose your library, or &#34;Another library&#34;."),
 ])
 def test_bad_input_comes_back_with_a_message(tmp_path: Path, change: dict[str, str],
                                              message: str) -> None:

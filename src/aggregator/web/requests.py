@@ -60,6 +60,11 @@ def _home_typed(form: FlaskForm, field: Field) -> None:
         raise StopValidation(_("Name your library, or pick it from the list."))
 
 
+def _chosen(form: FlaskForm, field: Field) -> None:
+    if not field.data:
+        raise StopValidation(_('Choose your library, or "Another library".'))
+
+
 class RequestForm(FlaskForm):  # type: ignore[misc]
     """``kind``, ``name``, ``email``, ``home`` (a member's slug or ``other``),
     ``home_other``, ``note`` (and ``csrf_token``)."""
@@ -68,7 +73,7 @@ class RequestForm(FlaskForm):  # type: ignore[misc]
     name = StringField("name", validators=[_required, _at_most(SIZES["patron_name"])])
     email = EmailField("email", validators=[_required, _at_most(SIZES["patron_email"]),
                                             _email])
-    home = SelectField("home")
+    home = SelectField("home", validators=[_chosen])
     home_other = StringField("home_other", validators=[_at_most(SIZES["home_library"]),
                                                        _home_typed])
     note = TextAreaField("note", validators=[_at_most(SIZES["note"])])

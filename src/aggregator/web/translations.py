@@ -416,6 +416,8 @@ INDONESIAN: dict[str, str] = {
     "Asked for": "Yang diminta",
     "Choose which requests the member takes.": "Pilih permintaan yang dilayani anggota ini.",
     "Choose your library": "Pilih perpustakaan Anda",
+    'Choose your library, or "Another library".':
+        'Pilih perpustakaan Anda, atau "Perpustakaan lain".',
     "Conditions of {member}": "Ketentuan {member}",
     "Conditions shown to patrons (fees, delivery, who may ask)":
         "Ketentuan yang dibaca pemustaka (biaya, pengiriman, siapa yang boleh meminta)",

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from admin import COORDINATOR, MANAGER_A, MANAGER_B, Network, ids_of, network, token
+from adminsite import smtp_server
 from aggregator.normalize.fields import Fields
 from aggregator.offer_files import MAX_FILE_BYTES
 from aggregator.store.db import session_scope
@@ -208,9 +209,6 @@ def test_another_members_manager_asks_for_an_item(net: Network) -> None:
     assert f'action="/exchange/{net.offer_a}/ask"' in form
     response = ask(client, net.offer_a, note="Untuk ruang baca")
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/exchange/{net.offer_a}"
-    shown = client.get(f"/exchange/{net.offer_a}?lang=en").text
-    assert "Permintaan Anda telah dikirim ke Perpustakaan A." in shown
     with session_scope(net.engine) as session:
         request = session.scalars(select(ServiceRequest).where(
             ServiceRequest.kind == "exchange")).one()
@@ -223,6 +221,25 @@ def test_another_members_manager_asks_for_an_item(net: Network) -> None:
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", request.token)
         assert [e.status for e in session.scalars(select(RequestEvent).where(
             RequestEvent.request_id == request.id))] == ["new"]
+        token_now = request.token
+    # the asker follows the request at its status page, as a patron does
+    assert response.headers["Location"] == f"/requests/{token_now}"
+    shown = client.get(response.headers["Location"])
+    assert shown.status_code == 200
+    assert "Permintaan Anda telah dikirim ke Perpustakaan A." in shown.text
+    assert "Buku Tukar A" in shown.text
+
+
+def test_asking_for_an_item_emails_both_libraries(tmp_path: Path) -> None:
+    with smtp_server() as (url, inbox):
+        net = network(tmp_path, smtp_url=url, contact_email="katalog@example.org")
+        response = ask(net.client(MANAGER_B), net.offer_a, note="Untuk ruang baca")
+        assert response.status_code == 302
+        # the asking manager once (with the status link), the offering library's manager
+        assert inbox.to() == [MANAGER_A, MANAGER_B]
+        by_to = {str(m["To"]): m.get_content() for m in inbox.messages}
+        assert response.headers["Location"] in by_to[MANAGER_B]
+        assert "Buku Tukar A" in by_to[MANAGER_A] and MANAGER_B in by_to[MANAGER_A]
 
 
 def requests(net: Network) -> int:

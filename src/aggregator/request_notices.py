@@ -87,6 +87,8 @@ Answer it at {page}
 {settings.network_name}
 """)
     for to in home:
+        if to == found.patron_email:  # a manager asking for an exchange item: told above
+            continue
         sent += send(settings, to, f"[{settings.network_name}] Permintaan pemustaka Anda / "
                      f"Your patron's request {found.id}", f"""\
 Pemustaka perpustakaan Anda, {found.patron_name}, meminta {kind_id} dari

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers.response import Response
 
 from aggregator.errors import StoreError, UserInputError
+from aggregator.request_notices import request_made
 from aggregator.store import offers
 from aggregator.store.db import reader, session_scope
 from aggregator.store.models import OFFER_CONDITIONS
@@ -134,16 +135,17 @@ def ask(offer_id: int) -> Response | tuple[str, int]:
         return _page(found, 429, later)
     try:
         with session_scope(portal().engine) as session:
-            offers.ask_for_offer(session, offer_id, asking_member_id=asking,
-                                 manager_email=account.email, quantity=int(raw_quantity),
-                                 note=note)
+            made_id, token = offers.ask_for_offer(
+                session, offer_id, asking_member_id=asking, manager_email=account.email,
+                quantity=int(raw_quantity), note=note)
     except OfferUnavailable as exc:
         return _unavailable(found, exc)
     except UserInputError:
         return _page(found, 400, _("The note may have at most {n} characters.",
                                    n=NOTE_MAX - 30))
+    request_made(portal().settings, portal().engine, made_id)
     flash(_("Your request was sent to {member}.", member=found.member_name), "ok")
-    return redirect(url_for("exchange.offer", offer_id=offer_id))
+    return redirect(url_for("requests.status", token=token))
 
 
 def _unavailable(found: OfferView, exc: OfferUnavailable) -> tuple[str, int]:

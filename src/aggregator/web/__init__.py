@@ -43,10 +43,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     urls.init_app(app)  # before any route: ids in URLs are ASCII digits
 
     from aggregator.oai import views as oai
-    from aggregator.web import admin, api, apidocs, auth, exports, pages, register, sitemaps
+    from aggregator.web import (
+        admin,
+        api,
+        apidocs,
+        auth,
+        exports,
+        newacq,
+        pages,
+        register,
+        sitemaps,
+    )
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(newacq.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
     app.register_blueprint(register.bp)

@@ -155,6 +155,12 @@ def test_new_works_in_the_store(engine: Engine, settings: Settings) -> None:
         assert [a.record_id for a in arrivals.arrivals(engine, *week, filters=chosen)] == \
             expected, prefix
     assert len(arrivals.arrivals(engine, *week, limit=2)) == 2
+    # a row stored before fields were (NULL): its metadata is normalised again
+    with engine.begin() as conn:
+        conn.execute(update(Record).where(Record.id == ids["a:6"]).values(fields=None))
+    again = arrivals.arrivals(engine, *week, limit=1)[0]
+    assert (again.record_id, again.title, again.creators) == (
+        ids["a:6"], "Geografi Pesisir Jawa", ("Rahman, Ali",))
     # the earliest copy withdrawn: the work's first live copy decides (now b:7, 3 days)
     with engine.begin() as conn:
         conn.execute(update(Record).where(Record.id == ids["a:1"]).values(deleted=True))

@@ -39,7 +39,7 @@ def atom_feed(info: FeedInfo, items: Sequence[Arrival], record_url: Callable[[in
     feed.link(href=info.page_url, rel="alternate", type="text/html")
     feed.language(info.language)
     feed.generator("aggregator")
-    feed.updated(items[0].arrived if items else datetime(1970, 1, 1, tzinfo=UTC))
+    feed.updated(items[0].arrived if items else datetime.now(UTC))  # empty: checked now
     for item in items:
         url = record_url(item.record_id)
         entry = feed.add_entry(order="append")

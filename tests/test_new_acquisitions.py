@@ -21,6 +21,8 @@ from aggregator.config import Settings
 from aggregator.demo.oaiserver import OAIServer
 from aggregator.demo.provider import Repository
 from aggregator.demo.samples import SampleRecord
+from aggregator.index.backends import BACKENDS, open_backend
+from aggregator.index.model import IndexDoc, SearchQuery
 from aggregator.store import arrivals
 from aggregator.store.db import init_schema, make_engine
 from aggregator.store.models import Record
@@ -367,3 +369,29 @@ def test_home_and_member_pages_link_to_the_feeds(site: Scenario) -> None:
     assert member.xpath("//main//a[@href='/members/perpus-a/new']")
     robots = client.get("/robots.txt").get_data(as_text=True)
     assert "Disallow: /new\n" in robots
+
+
+# -- the index's works filter, in each backend ------------------------------------------
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_the_works_filter_in_each_backend(name: str, tmp_path: Path) -> None:
+    backend = open_backend(name, tmp_path / "index")
+    try:
+        backend.add([IndexDoc(id=str(n), title=f"Sejarah kota {n}", year=2000 + n,
+                              type="Book" if n % 2 else "Thesis", members=("perpus-a",))
+                     for n in range(1, 9)])
+        backend.commit({"change_seq": 8})
+
+        def found(**kw: object) -> tuple[set[str], int, dict[str, int]]:
+            result = backend.search(SearchQuery(per_page=100, highlight=False, **kw))
+            return ({h.id for h in result.hits}, result.total,
+                    dict(result.facets.get("type", ())))
+
+        assert found()[1] == 8
+        assert found(works=("2", "3", "5", "99")) == ({"2", "3", "5"}, 3,
+                                                       {"Book": 2, "Thesis": 1})
+        assert found(works=()) == (set(), 0, {})
+        assert found(works=("2", "3", "5"), filters={"type": ("Book",)})[0] == {"3", "5"}
+        assert found(works=("2", "3", "5"), text="sejarah", year_from=2003)[0] == {"3", "5"}
+    finally:
+        backend.close()

@@ -140,7 +140,8 @@ def new_clusters(engine: Engine, since: datetime, until: datetime,
                  sources: list[int] | None = None) -> list[int]:
     """The ids of the works new to the network (or to ``sources``' member) in the period."""
     with connect(reader(engine)) as conn:
-        return [row.cluster_id for row in conn.execute(_earliest(since, until, sources, None))]
+        found = _earliest(since, until, sources, None).order_by(None)  # a set: no sort
+        return [row.cluster_id for row in conn.execute(found)]
 
 
 def count_new(engine: Engine, since: datetime, until: datetime,

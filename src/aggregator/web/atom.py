@@ -24,6 +24,7 @@ class FeedInfo:
     subtitle: str
     author: str
     language: str
+    untitled: str = "(untitled)"  # an entry's title when its record has none
 
 
 def atom_feed(info: FeedInfo, items: Sequence[Arrival], record_url: Callable[[int], str],
@@ -44,7 +45,7 @@ def atom_feed(info: FeedInfo, items: Sequence[Arrival], record_url: Callable[[in
         url = record_url(item.record_id)
         entry = feed.add_entry(order="append")
         entry.id(url)
-        entry.title(item.title or "(untitled)")
+        entry.title(item.title or info.untitled)
         entry.link(href=url, rel="alternate", type="text/html")
         entry.published(item.arrived)
         entry.updated(item.arrived)

@@ -193,7 +193,8 @@ def _atom(scope: Scope) -> Response:
         page_url=absolute_url(scope.endpoint("page")[0], **values,
                               **({"period": period} if period != "week" else {})),
         title=title, subtitle=_filter_text(filters) or title,
-        author=portal().settings.network_name, language=current_language())
+        author=portal().settings.network_name, language=current_language(),
+        untitled=_("(untitled)"))
 
     def summary(item: Arrival) -> str:
         held = ", ".join(names.get(s, s) for s in item.members)

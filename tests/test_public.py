@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,7 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
               "request_id": "1", "action": "accept", "offer_id": "1"}
     with session_scope(site.engine) as session:
         values["token"] = session.scalars(select(ServiceRequest.token)).one()
+    this_month = datetime.now(UTC).strftime("%Y-%m")
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):
@@ -72,7 +74,10 @@ def sample_paths(app: Flask, site: Site) -> list[str]:
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule.rule)
         query = {"/search": "?q=pendidikan", "/api/search": "?q=pendidikan",
                  "/api/suggest": "?q=pend", "/oai": "?verb=Identify",
-                 "/search/export/<fmt>": "?q=pendidikan"}.get(rule.rule, "")
+                 "/search/export/<fmt>": "?q=pendidikan",
+                 # the lists write absolute record URLs: this month's hold the sample's
+                 "/new.atom": "?period=month&type=Book", "/new.csv": f"?month={this_month}",
+                 "/members/<slug>/new/print": f"?month={this_month}"}.get(rule.rule, "")
         paths.append(path + query)
     return paths
 
@@ -91,7 +96,10 @@ def test_the_host_header_never_goes_into_a_url(app: Flask, site: Site) -> None:
         assert not any(EVIL in value for _, value in response.headers), path
     written = {"/opensearch.xml": client.get("/opensearch.xml").get_data(),
                "/api/search": client.get("/api/search?q=pendidikan").get_data(),
-               "/oai": client.get("/oai?verb=Identify").get_data()}
+               "/oai": client.get("/oai?verb=Identify").get_data(),
+               "/new.atom": client.get("/new.atom", headers={"Host": EVIL}).get_data(),
+               "/new.csv": client.get(f"/new.csv?month={datetime.now(UTC):%Y-%m}",
+                                      headers={"Host": EVIL}).get_data()}
     for path, body in written.items():
         assert f"{BASE}/".encode() in body, path
     record = site.record_id("unira", "oai:eprints.unira.example.ac.id:477")

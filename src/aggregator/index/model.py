@@ -111,6 +111,8 @@ class SearchQuery:
         facet_limits: facet name → its own limit, in place of ``facet_limit`` (the portal
             counts every year for its histogram but only the top few members).
         highlight: whether to build highlighted snippets.
+        works: when given, only these documents (cluster ids as text) can match, e.g.
+            the new acquisitions of a period (empty: nothing matches).
     """
 
     text: str = ""
@@ -124,6 +126,7 @@ class SearchQuery:
     facet_limit: int = 20
     facet_limits: dict[str, int] = field(default_factory=dict)
     highlight: bool = True
+    works: tuple[str, ...] | None = None
 
     def limit_for(self, facet: str) -> int:
         """How many values of ``facet`` to count."""

@@ -475,7 +475,8 @@ def _facet_groups(query: SearchQuery, phrase: bool, docs: int) -> list[list[str]
     it saves (100,000 records: p95 9.2 ms split, 8.3 ms not).
     """
     wanted = [f for f in query.facets if f in FACET_FIELDS]
-    filtered = bool(query.filters) or query.year_from is not None or query.year_to is not None
+    filtered = (bool(query.filters) or query.year_from is not None
+                or query.year_to is not None or query.works is not None)
     if "subject" not in wanted or len(wanted) == 1 or phrase or filtered or docs < SPLIT_FROM:
         return [wanted] if wanted else []
     return [[f for f in wanted if f != "subject"], ["subject"]]

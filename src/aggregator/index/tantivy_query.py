@@ -136,6 +136,9 @@ class QueryTranslator:
                                                         selected))
         if query.year_from is not None or query.year_to is not None:
             out.append(self._year_range(query.year_from, query.year_to))
+        if query.works is not None:
+            out.append(tantivy.Query.term_set_query(self._schema, "id", list(query.works))
+                       if query.works else tantivy.Query.empty_query())
         return out
 
     @staticmethod

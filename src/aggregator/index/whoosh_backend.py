@@ -405,6 +405,9 @@ def _filter(query: SearchQuery) -> Any:
         parts.append(wq.Or([wq.NumericRange("year", y, y) for y in years]))
     if query.year_from is not None or query.year_to is not None:
         parts.append(wq.NumericRange("year", query.year_from, query.year_to))
+    if query.works is not None:
+        parts.append(wq.Or([wq.Term("id", v) for v in query.works]) if query.works
+                     else wq.NullQuery)
     return wq.And(parts) if parts else None
 
 

@@ -173,9 +173,10 @@ def opensearch() -> Response:
 
 # Costly or private paths crawlers are asked to leave alone: the faceted result pages
 # (an endless space of filter combinations, rate-limited) and their exports, the API's
-# searches, the sign-in, registration and admin pages.
+# searches, the sign-in, registration and admin pages; the new acquisitions (their facets
+# multiply like the search's; the feeds and lists are for readers, not crawlers).
 ROBOTS_DISALLOW = ("/admin", "/login", "/logout", "/register", "/search", "/api/search",
-                   "/api/suggest")
+                   "/api/suggest", "/new", "/members/*/new")
 
 
 @bp.get("/robots.txt")

@@ -608,6 +608,35 @@ INDONESIAN: dict[str, str] = {
     "{n} items were added to the exchange list.":
         "{n} bahan telah ditambahkan ke daftar pertukaran.",
     "{n} offers": "{n} tawaran",
+    # -- New acquisitions (issue 14) --
+    "New acquisitions": "Koleksi baru",
+    "New acquisitions of the network": "Koleksi baru jaringan",
+    "New acquisitions of this library": "Koleksi baru perpustakaan ini",
+    "New acquisitions this week": "Koleksi baru minggu ini",
+    "New acquisitions this month": "Koleksi baru bulan ini",
+    "New acquisitions: {name}, last {days} days": "Koleksi baru: {name}, {days} hari terakhir",
+    "New this week": "Baru minggu ini",
+    "New this month": "Baru bulan ini",
+    "Atom feed": "Umpan Atom",
+    "Period": "Periode",
+    "Last 7 days": "7 hari terakhir",
+    "Last 30 days": "30 hari terakhir",
+    "Works new to the network, by the date the first copy of each was harvested.":
+        "Karya yang baru di jaringan, menurut tanggal salinan pertamanya dipanen.",
+    "Works this library holds for the first time, by the date its first copy was harvested.":
+        "Karya yang pertama kali dimiliki perpustakaan ini, menurut tanggal panen pertamanya.",
+    "Printable list of {month}": "Daftar cetak {month}",
+    "CSV of {month}": "CSV {month}",
+    "Works first harvested in {month} (UTC)": "Karya yang pertama kali dipanen pada {month} (UTC)",
+    "The first {n} are listed; the CSV holds them all.":
+        "Hanya {n} karya pertama yang didaftar; CSV memuat semuanya.",
+    "Back to the new acquisitions": "Kembali ke koleksi baru",
+    "First harvested": "Pertama dipanen",
+    "Nothing new was harvested in this month.": "Tidak ada karya baru yang dipanen pada bulan ini.",
+    "Listed on {date} from {url}": "Didaftar pada {date} dari {url}",
+    "Held by: {members}": "Dimiliki oleh: {members}",
+    "Type: {value}": "Jenis: {value}",
+    "Classification: {value}": "Klasifikasi: {value}",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

@@ -965,7 +965,8 @@ def test_robots_txt_keeps_crawlers_to_the_portal(site: Site) -> None:
         assert robots.can_fetch("AnyBot", path), path
     assert robots.site_maps() == [f"{site.settings.public_root}/sitemap.xml"]
     for path in ("/admin/", "/admin/accounts", "/login", "/register", "/search?q=x",
-                 "/search/export/ris?q=x", "/api/search?q=x", "/api/suggest?q=x"):
+                 "/search/export/ris?q=x", "/api/search?q=x", "/api/suggest?q=x",
+                 "/requests/abc"):
         assert not robots.can_fetch("AnyBot", path), path
 
 
@@ -1027,3 +1028,16 @@ def test_sitemap_files_split_records_in_fixed_id_ranges(site: Site) -> None:
         seen += [rid for rid, _ in entries]
     with Session(site.engine) as session:
         assert seen == sorted(session.scalars(select(Record.id).where(~Record.deleted)))
+
+
+def test_about_page_explains_the_cooperation_services_in_both_languages(site: Site) -> None:
+    retention = site.settings.request_retention_days
+    for lang, heading, dropped in (
+            ("id", "Layanan kerja sama", f"dihapus {retention} hari setelah"),
+            ("en", "Cooperation services", f"deleted {retention} days after")):
+        doc = get(site, f"/about?lang={lang}")
+        assert heading in texts(doc, "//h2")
+        services = one(doc, f"//dl[{cls('services')}]")
+        assert services.xpath(".//dt/a/@href") == ["/new", "/exchange"]
+        assert len(services.xpath("./dt")) == len(services.xpath("./dd")) == 4
+        assert dropped in text_of(services)

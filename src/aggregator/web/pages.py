@@ -154,7 +154,8 @@ def member(slug: str) -> str:
 def about() -> str:
     state = portal()
     return render_template("about.html",
-                           totals=state.cached("totals", lambda: queries.totals(state.engine)))
+                           totals=state.cached("totals", lambda: queries.totals(state.engine)),
+                           retention_days=state.settings.request_retention_days)
 
 
 @bp.get("/favicon.ico")
@@ -176,7 +177,7 @@ def opensearch() -> Response:
 # searches, the sign-in, registration and admin pages; the new acquisitions (their facets
 # multiply like the search's; the feeds and lists are for readers, not crawlers).
 ROBOTS_DISALLOW = ("/admin", "/login", "/logout", "/register", "/search", "/api/search",
-                   "/api/suggest", "/new", "/members/*/new")
+                   "/api/suggest", "/new", "/members/*/new", "/requests/", "/records/*/request/")
 
 
 @bp.get("/robots.txt")

@@ -637,6 +637,39 @@ INDONESIAN: dict[str, str] = {
     "Held by: {members}": "Dimiliki oleh: {members}",
     "Type: {value}": "Jenis: {value}",
     "Classification: {value}": "Klasifikasi: {value}",
+    # -- the About page's cooperation services (issue 14) ------------------------------
+    "Cooperation services": "Layanan kerja sama",
+    "The network exists so that its libraries work together. Beside the catalogue it "
+    "offers:":
+        "Jaringan ini ada agar perpustakaan anggotanya bekerja sama. Selain katalog, "
+        "jaringan menyediakan:",
+    "Every week and every month, the works that newly arrived in the network or at one "
+    "member: as a page, as an Atom feed other websites can show, and as a monthly list to "
+    "print or to send as CSV.":
+        "Setiap minggu dan setiap bulan, karya yang baru masuk ke jaringan atau ke satu "
+        "anggota: sebagai halaman, umpan Atom yang dapat dipasang di situs lain, dan daftar "
+        "bulanan untuk dicetak atau dikirim sebagai CSV.",
+    "Interlibrary loans and copies": "Silang layan dan peminjaman antarperpustakaan",
+    "On the page of a record, ask a member library that holds it for a loan or a copy, "
+    "where that library takes requests. No account is needed: you follow your request at "
+    "a private link and by email.":
+        "Di halaman sebuah cantuman, mintalah pinjaman atau salinan kepada perpustakaan "
+        "anggota yang memilikinya, jika perpustakaan itu menerima permintaan. Tidak perlu "
+        "akun: permintaan Anda dapat diikuti melalui tautan pribadi dan surel.",
+    "The personal details of a request (name, email, note) are deleted {days} days after "
+    "it was made.":
+        "Data pribadi sebuah permintaan (nama, surel, catatan) dihapus {days} hari setelah "
+        "permintaan dibuat.",
+    "Exchange and donation lists": "Daftar pertukaran dan hibah",
+    "Member libraries list the items they offer to other libraries; the managers of other "
+    "members ask for them here.":
+        "Perpustakaan anggota mendaftarkan bahan yang mereka tawarkan kepada perpustakaan "
+        "lain; pengelola anggota lain dapat memintanya di sini.",
+    "Collection overlap": "Tumpang tindih koleksi",
+    "Managers see how much of their collection is unique and what they share with each "
+    "other member, so that members buy less of the same.":
+        "Pengelola melihat berapa bagian koleksinya yang unik dan apa yang sama dengan "
+        "setiap anggota lain, agar anggota tidak membeli bahan yang sama.",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

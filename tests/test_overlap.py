@@ -4,7 +4,7 @@ store and clustered by the real stage, on SQLite and PostgreSQL; and its admin p
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from aggregator.cluster import stage
 from aggregator.records import HarvestedRecord
@@ -50,6 +50,13 @@ HOLDINGS: dict[str, dict[str, bytes | None]] = {
 }
 
 
+def source_of(conn: Connection, slug: str) -> int:
+    found = conn.scalar(select(Source.id).join(Member, Member.id == Source.member_id)
+                        .where(Member.slug == slug))
+    assert found is not None
+    return int(found)
+
+
 def harvest(engine: Engine) -> None:
     """Each member's page written by the ingest path, then clustered by the stage."""
     for slug, records in HOLDINGS.items():
@@ -57,8 +64,7 @@ def harvest(engine: Engine) -> None:
             catalog.add_member(session, slug, f"Perpustakaan {slug.upper()}")
             catalog.add_source(session, slug, f"https://{slug}.example/oai")
         with connect(engine) as conn:
-            sid = int(conn.scalar(select(Source.id).join(Member, Member.id == Source.member_id)
-                                  .where(Member.slug == slug)))
+            sid = source_of(conn, slug)
         run_id = runs.start_run(engine, sid, "full", "test")
         write_page(engine, PageWrite(sid, run_id, PREFIX, [
             HarvestedRecord(ident, "2024-01-01", xml is None, (), xml)
@@ -138,8 +144,7 @@ def test_the_cache_follows_the_store(net: Engine) -> None:
     assert collection_overlap(net) is first
     assert collection_overlap(net, max_age=0) is not first  # too old
     with connect(net) as conn:
-        sid = int(conn.scalar(select(Source.id).join(Member, Member.id == Source.member_id)
-                              .where(Member.slug == "a")))
+        sid = source_of(conn, "a")
     run_id = runs.start_run(net, sid, "full", "test")
     write_page(net, PageWrite(sid, run_id, PREFIX, [
         HarvestedRecord("a:4", "2024-02-01", True, (), None)], None))  # a withdraws W4

@@ -26,15 +26,19 @@ TOP_WORKS = 25  # most widely held works listed
 TOP_SUBJECTS = 50  # subjects held by one member listed (most works first)
 _FETCH = 20_000  # rows a cursor hands over at once
 _CACHE_SIZE = 32
-# The columns read, in cluster order: JSON is picked apart by the database (in C), so
-# Python sees a year, and the classification and subjects as short JSON texts.
+_MEMO = 200_000  # class numbers and subjects remembered (folded) before starting afresh
+# The columns read, in cluster order: the database picks the year, classification and
+# subjects out of the stored fields (parsing them once, in C) and hands them over as one
+# short JSON array, ``[year, [[scheme, number], ...], [subject, ...]]``.
 _SCAN = {
-    "sqlite": "SELECT id, cluster_id, source_id, work_type, json_extract(fields, '$.year'),"
-              " json_extract(fields, '$.classification'), json_extract(fields, '$.subjects')"
+    "sqlite": "SELECT id, cluster_id, source_id, work_type,"
+              " json_extract(fields, '$.year', '$.classification', '$.subjects')"
               " FROM record WHERE deleted = 0 ORDER BY cluster_id",
-    "postgresql": "SELECT id, cluster_id, source_id, work_type, fields->>'year',"
-                  " fields->>'classification', fields->>'subjects'"
-                  " FROM record WHERE NOT deleted ORDER BY cluster_id",
+    "postgresql": "SELECT id, cluster_id, source_id, work_type,"
+                  " CASE WHEN fields IS NOT NULL THEN jsonb_build_array(f->'year',"
+                  " f->'classification', f->'subjects')::text END"
+                  " FROM record CROSS JOIN LATERAL (SELECT fields::jsonb AS f) AS parsed"
+                  " WHERE NOT deleted ORDER BY cluster_id",
 }
 # Cheap signs that the answer may have changed: the change counter (every record
 # write), the clusters' change feed, and the members and sources.
@@ -213,14 +217,11 @@ def _rows(engine: Engine) -> Iterator[tuple[Any, ...]]:
 
 @dataclass(slots=True)
 class _Tally:
-    """Running counts of one pass."""
+    """Running counts of one pass: works by the set of members holding them (a bit mask),
+    the most widely held, and the members holding each class and subject."""
 
     size: int
-    level: str
-    works: int = 0
-    own: list[int] = field(default_factory=list)
-    unique: list[int] = field(default_factory=list)
-    pairs: list[list[int]] = field(default_factory=list)
+    works: dict[int, int] = field(default_factory=dict)
     top: list[tuple[int, int, int, int]] = field(default_factory=list)
     class_mask: dict[tuple[str, str], int] = field(default_factory=dict)
     class_works: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -229,12 +230,8 @@ class _Tally:
     subject_shown: dict[str, str] = field(default_factory=dict)
     bits: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.own = [0] * self.size
-        self.unique = [0] * self.size
-        self.pairs = [[0] * self.size for _ in range(self.size)]
-
     def holders(self, mask: int) -> tuple[int, ...]:
+        """The member positions in ``mask``."""
         found = self.bits.get(mask)
         if found is None:
             found = tuple(i for i in range(self.size) if mask >> i & 1)
@@ -243,20 +240,11 @@ class _Tally:
 
     def add(self, mask: int, records: int, first: int, classes: set[tuple[str, str]],
             subjects: dict[str, str]) -> None:
-        self.works += 1
-        held = self.holders(mask)
-        own, pairs = self.own, self.pairs
-        for i in held:
-            own[i] += 1
-        if len(held) == 1:
-            self.unique[held[0]] += 1
-        else:
-            for a in held:
-                row = pairs[a]
-                for b in held:
-                    if a < b:
-                        row[b] += 1
-            entry = (len(held), records, -first, mask)
+        """Count one work."""
+        works = self.works
+        works[mask] = works.get(mask, 0) + 1
+        if mask & (mask - 1):  # more than one member
+            entry = (mask.bit_count(), records, -first, mask)
             if len(self.top) < TOP_WORKS:
                 heapq.heappush(self.top, entry)
             elif entry > self.top[0]:
@@ -267,13 +255,23 @@ class _Tally:
         for folded, shown in subjects.items():
             self.subject_mask[folded] = self.subject_mask.get(folded, 0) | mask
             self.subject_works[folded] = self.subject_works.get(folded, 0) + 1
-            self.subject_shown.setdefault(folded, shown)
+            if folded not in self.subject_shown:
+                self.subject_shown[folded] = shown
 
-
-def _json(value: Any) -> Any:
-    if value is None or value == "[]":
-        return ()
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
+    def counts(self) -> tuple[list[int], list[int], list[list[int]]]:
+        """Each member's works, its unique works, and the works each pair shares."""
+        own, unique = [0] * self.size, [0] * self.size
+        pairs = [[0] * self.size for _ in range(self.size)]
+        for mask, n in self.works.items():
+            held = self.holders(mask)
+            for i in held:
+                own[i] += n
+                for j in held:
+                    if i != j:
+                        pairs[i][j] += n
+            if len(held) == 1:
+                unique[held[0]] += n
+        return own, unique, pairs
 
 
 def _compute(engine: Engine, filters: OverlapFilters) -> Overlap:
@@ -284,59 +282,71 @@ def _compute(engine: Engine, filters: OverlapFilters) -> Overlap:
         index = {m.id: i for i, m in enumerate(members)}
         source_bit = {sid: 1 << index[mid] for sid, mid in conn.execute(
             select(Source.id, Source.member_id)) if mid in index}
-    tally = _Tally(len(members), filters.level)
+    tally = _Tally(len(members))
     lo = filters.year_from if filters.year_from is not None else -10**9
     hi = filters.year_to if filters.year_to is not None else 10**9
     any_year = filters.year_from is None and filters.year_to is None
     wanted_type, level = filters.type, filters.level
+    top_class: dict[tuple[str, str], tuple[str, str] | None] = {}
+    folds: dict[str, str] = {}
+    loads = orjson.loads
     current: Any = object()
-    mask = records = 0
-    first = 0
+    mask = records = first = 0
     typed = dated = False
     classes: set[tuple[str, str]] = set()
     subjects: dict[str, str] = {}
-
-    def flush() -> None:
-        if mask and typed and dated:
-            tally.add(mask, records, first, classes, subjects)
-
-    for rid, cluster_id, source_id, work_type, year, classification, subject_list in (
-            _rows(engine)):
+    for rid, cluster_id, source_id, work_type, extra in _rows(engine):
         if cluster_id is None or cluster_id != current:
-            flush()
+            if mask and typed and dated:
+                tally.add(mask, records, first, classes, subjects)
             current = cluster_id
             mask = records = 0
             first = rid
             typed, dated = wanted_type is None, any_year
             classes, subjects = set(), {}
+            if len(folds) > _MEMO or len(top_class) > _MEMO:
+                folds.clear()
+                top_class.clear()
         bit = source_bit.get(source_id)
         if bit is None:
             continue
         mask |= bit
         records += 1
-        first = min(first, rid)
+        if rid < first:
+            first = rid
         if not typed and work_type == wanted_type:
             typed = True
+        if extra is None:
+            continue
+        year, classification, subject_list = loads(extra)
         if not dated and year is not None:
-            dated = lo <= int(year) <= hi  # Fields.year is always an integer
-        for scheme, number in _json(classification):
-            top = class_of(scheme, number, level)
-            if top is not None:
-                classes.add((scheme, top))
-        for subject in _json(subject_list):
-            folded = " ".join(str(subject).casefold().split())
-            if folded:
-                subjects.setdefault(folded, str(subject).strip())
-    flush()
+            dated = lo <= year <= hi
+        for scheme, number in classification or ():
+            pair = (scheme, number)
+            if pair in top_class:
+                cls = top_class[pair]
+            else:
+                top = class_of(scheme, number, level)
+                cls = top_class[pair] = None if top is None else (scheme, top)
+            if cls is not None:
+                classes.add(cls)
+        for subject in subject_list or ():
+            folded = folds.get(subject)
+            if folded is None:
+                folded = folds[subject] = " ".join(str(subject).casefold().split())
+            if folded and folded not in subjects:
+                subjects[folded] = subject.strip()
+    if mask and typed and dated:
+        tally.add(mask, records, first, classes, subjects)
     return _result(engine, filters, members, tally)
 
 
 def _result(engine: Engine, filters: OverlapFilters, members: Sequence[Any],
             tally: _Tally) -> Overlap:
     slugs = [m.slug for m in members]
-    size = len(members)
-    matrix = tuple(tuple(tally.own[i] if i == j else tally.pairs[min(i, j)][max(i, j)]
-                         for j in range(size)) for i in range(size))
+    own, unique, pairs = tally.counts()
+    matrix = tuple(tuple(own[i] if i == j else pairs[i][j] for j in range(len(members)))
+                   for i in range(len(members)))
     ranked = sorted(tally.top, reverse=True)
     titles = _titles(engine, [-first for _, _, first, _ in ranked])
     duplicated = tuple(
@@ -356,8 +366,8 @@ def _result(engine: Engine, filters: OverlapFilters, members: Sequence[Any],
                                     slugs[tally.holders(tally.subject_mask[folded])[0]])
                      for folded, works in single[:TOP_SUBJECTS])
     return Overlap(
-        filters=filters, works=tally.works,
-        members=tuple(MemberOverlap(m.id, m.slug, m.name, tally.own[i], tally.unique[i])
+        filters=filters, works=sum(tally.works.values()),
+        members=tuple(MemberOverlap(m.id, m.slug, m.name, own[i], unique[i])
                       for i, m in enumerate(members)),
         matrix=matrix, duplicated=duplicated, classes=classes, subjects=subjects)
 

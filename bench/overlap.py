@@ -16,7 +16,6 @@ Python memory of one uncached call (tracemalloc) and the process's peak RSS.
 from __future__ import annotations
 
 import argparse
-import orjson
 import os
 import random
 import resource
@@ -30,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine
 
 from aggregator.config import load_settings
@@ -39,7 +39,7 @@ from aggregator.store.db import init_schema, make_engine, session_scope
 from aggregator.store.overlap import OverlapFilters, clear_cache, collection_overlap
 
 sys.path.insert(0, str(Path(__file__).parent))
-from store_ingest import postgres  # noqa: E402
+from store_ingest import postgres
 
 WORDS = ["pendidikan", "karakter", "sekolah", "dasar", "analisis", "pengaruh", "kinerja",
          "guru", "siswa", "pembelajaran", "matematika", "bahasa", "indonesia", "sejarah",

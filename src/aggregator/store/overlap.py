@@ -152,7 +152,9 @@ def class_of(scheme: str, number: str, level: str = "hundreds") -> str | None:
 def _all_classes(scheme: str, level: str) -> list[str]:
     if scheme == "ddc":
         return [f"{n:03d}" for n in range(0, 1000, 10 if level == "tens" else 100)]
-    return [f"{n:02d}" for n in range(100)] if level == "tens" else [str(n) for n in range(10)]
+    if level == "tens":
+        return [f"{n:02d}" for n in range(100)]
+    return [str(n) for n in range(10) if n != 4]  # UDC class 4 is vacant
 
 
 _LOCK = threading.Lock()

@@ -16,6 +16,7 @@ Python memory of one uncached call (tracemalloc) and the process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import resource
@@ -52,15 +53,21 @@ SCAN = {"sqlite": "SELECT id, cluster_id, source_id FROM record WHERE deleted = 
                   " ORDER BY cluster_id",
         "postgresql": "SELECT id, cluster_id, source_id FROM record WHERE NOT deleted"
                       " ORDER BY cluster_id"}
+# The record table's own indexes (not those of its constraints), as name and DDL.
+INDEXES = {"sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                     " AND tbl_name = 'record' AND sql IS NOT NULL",
+           "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'record'"
+                         " AND indexname NOT IN (SELECT conname FROM pg_constraint)"}
 JSON_SCAN = store_overlap._SCAN  # the very statement collection_overlap reads with
 
 
-def holders(rng: random.Random, members: int, weights: list[float]) -> list[int]:
+def holders(rng: random.Random, members: int, cumulative: list[float]) -> list[int]:
     """Which members hold a work: one for about 60% of works, a long tail up to all."""
     count = 1 if rng.random() < 0.6 else min(members, 2 + int(rng.expovariate(0.6)))
     chosen: set[int] = set()
     while len(chosen) < count:
-        chosen.add(rng.choices(range(members), weights)[0])
+        chosen.update(rng.choices(range(members), cum_weights=cumulative,
+                                  k=count - len(chosen)))
     return sorted(chosen)
 
 
@@ -85,11 +92,12 @@ def generate(engine: Engine, records: int, members: int, seed: int) -> int:
         for m in range(members):
             catalog.add_member(session, f"m{m:02d}", f"Perpustakaan {m:02d}")
             catalog.add_source(session, f"m{m:02d}", f"https://m{m:02d}.example/oai")
-    weights = [1.0 / (1 + m) for m in range(members)]  # a few big members, many small
+    # a few big members, many small
+    cumulative = list(itertools.accumulate(1.0 / (1 + m) for m in range(members)))
     held: list[list[int]] = [[] for _ in range(members)]
     total = works = 0
     while total < records:
-        who = holders(rng, members, weights)
+        who = holders(rng, members, cumulative)
         for m in who:
             held[m].append(works)
         total += len(who)
@@ -113,6 +121,11 @@ def generate(engine: Engine, records: int, members: int, seed: int) -> int:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # The record table's indexes are built once after the rows, not row by row.
+        cursor.execute(INDEXES[engine.dialect.name])
+        indexes = [(str(name), str(ddl)) for name, ddl in cursor.fetchall()]
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")
         marks = ", ".join(["?" if engine.dialect.name == "sqlite" else "%s"] * 13)
         batch: list[tuple[Any, ...]] = []
         for row in rows:
@@ -122,6 +135,8 @@ def generate(engine: Engine, records: int, members: int, seed: int) -> int:
                 batch.clear()
         if batch:
             cursor.executemany(insert.format(marks), batch)
+        for _, ddl in indexes:
+            cursor.execute(ddl)
         if engine.dialect.name == "sqlite":
             cursor.execute("ANALYZE")
         else:

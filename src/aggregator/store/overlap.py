@@ -159,12 +159,14 @@ def _all_classes(scheme: str, level: str) -> list[str]:
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, OverlapFilters], tuple[tuple[Any, ...], float, Overlap]] = {}
+_GATES: dict[tuple[str, OverlapFilters], threading.Lock] = {}
 
 
 def clear_cache() -> None:
     """Forget every cached result."""
     with _LOCK:
         _CACHE.clear()
+        _GATES.clear()
 
 
 def collection_overlap(engine: Engine, filters: OverlapFilters | None = None, *,
@@ -181,17 +183,23 @@ def collection_overlap(engine: Engine, filters: OverlapFilters | None = None, *,
     key = (str(engine.url), filters)
     with connect(reader(engine)) as conn:
         signal = tuple(conn.execute(_SIGNAL).one())
-    now = time.monotonic()
     with _LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None and hit[0] == signal and now - hit[1] < max_age:
-        return hit[2]
-    result = _compute(engine, filters)
-    with _LOCK:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(min(_CACHE, key=lambda k: _CACHE[k][1]))
-        _CACHE[key] = (signal, now, result)
-    return result
+        if len(_GATES) > 4 * _CACHE_SIZE:  # forget the idle ones
+            for idle in [k for k, lock in _GATES.items() if not lock.locked()]:
+                del _GATES[idle]
+        gate = _GATES.setdefault(key, threading.Lock())
+    with gate:  # the same question asked twice at once is answered once
+        now = time.monotonic()
+        with _LOCK:
+            hit = _CACHE.get(key)
+        if hit is not None and hit[0] == signal and now - hit[1] < max_age:
+            return hit[2]
+        result = _compute(engine, filters)
+        with _LOCK:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(min(_CACHE, key=lambda k: _CACHE[k][1]))
+            _CACHE[key] = (signal, now, result)
+        return result
 
 
 def _rows(engine: Engine) -> Iterator[tuple[Any, ...]]:

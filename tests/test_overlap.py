@@ -126,7 +126,6 @@ def test_every_figure_of_the_three_members(net: Engine) -> None:
     assert [w.record_id for w in found.duplicated] == [record["a:1"], record["a:2"],
                                                        record["b:3"]]
     assert found.duplicated[0].title == "Pendidikan Karakter di Sekolah Dasar"
-    assert found.peak == 2
 
 
 def test_filters_by_type_and_years(net: Engine) -> None:

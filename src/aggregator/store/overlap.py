@@ -127,12 +127,6 @@ class Overlap:
         """The classes held by exactly one member or by none."""
         return tuple(c for c in self.classes if len(c.holders) <= 1)
 
-    @property
-    def peak(self) -> int:
-        """The largest number of works two different members share (the heatmap's top)."""
-        return max((v for i, row in enumerate(self.matrix) for j, v in enumerate(row)
-                    if i != j), default=0)
-
 
 def class_of(scheme: str, number: str, level: str = "hundreds") -> str | None:
     """The top-level class of a class number: DDC ``372.21`` → ``300`` (``370`` at

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import lxml.html
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 
 from admin import COORDINATOR, MANAGER_A, MANAGER_B, Network, network
 from aggregator.cluster import stage
@@ -164,6 +164,20 @@ def test_the_cache_follows_the_store(net: Engine) -> None:
     assert after.works == 5
     assert [(m.slug, m.works, m.unique) for m in after.members] == [
         ("a", 2, 0), ("b", 3, 0), ("c", 4, 2)]
+
+
+def test_a_removed_members_records_count_for_nobody(net: Engine) -> None:
+    collection_overlap(net)
+    with session_scope(net) as session:
+        session.execute(update(Member).where(Member.slug == "a").values(status="removed"))
+    got = figures(net)  # the cache sees the change
+    assert got["works"] == 5
+    assert got["members"] == {"b": (3, 1, 33.3), "c": (4, 2, 50.0)}
+    assert got["matrix"] == [[3, 2], [2, 4]]
+    record = ids(net)
+    assert [(w.record_id, w.holders, w.records)
+            for w in collection_overlap(net).duplicated] == [
+        (record["b:1"], ("b", "c"), 2), (record["b:3"], ("b", "c"), 2)]
 
 
 def test_class_of() -> None:

@@ -26,6 +26,7 @@ TOP_WORKS = 25  # most widely held works listed
 TOP_SUBJECTS = 50  # subjects held by one member listed (most works first)
 _FETCH = 20_000  # rows a cursor hands over at once
 _CACHE_SIZE = 32
+_NO_RECORD = 1 << 62  # above every record id
 _MEMO = 200_000  # class numbers and subjects remembered (folded) before starting afresh
 # The columns read, in cluster order: the database picks the year, classification and
 # subjects out of the stored fields (parsing them once, in C) and hands them over as one
@@ -295,7 +296,8 @@ def _compute(engine: Engine, filters: OverlapFilters) -> Overlap:
     folds: dict[str, str] = {}
     loads = orjson.loads
     current: Any = object()
-    mask = records = first = 0
+    mask = records = 0
+    first = _NO_RECORD
     typed = dated = False
     classes: set[tuple[str, str]] = set()
     subjects: dict[str, str] = {}
@@ -305,7 +307,7 @@ def _compute(engine: Engine, filters: OverlapFilters) -> Overlap:
                 tally.add(mask, records, first, classes, subjects)
             current = cluster_id
             mask = records = 0
-            first = rid
+            first = _NO_RECORD
             typed, dated = wanted_type is None, any_year
             classes, subjects = set(), {}
             if len(folds) > _MEMO or len(top_class) > _MEMO:

@@ -427,6 +427,10 @@ INDONESIAN: dict[str, str] = {
     "most widely held works": "karya yang paling banyak dimiliki",
     "classes and subjects": "kelas dan subjek",
     "{n} works match the filter.": "{n} karya sesuai dengan saringan.",
+    "Counted at {when}; counted again when the catalogue changes, at most every five "
+    "minutes.":
+        "Dihitung pada {when}; dihitung ulang bila katalog berubah, paling sering lima menit "
+        "sekali.",
     "Works per member": "Karya per anggota",
     "Works": "Karya",
     "Unique works": "Karya unik",

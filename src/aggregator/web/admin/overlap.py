@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from flask import Response, render_template, request
 
@@ -114,7 +115,9 @@ def overlap() -> tuple[str, int] | str:
     own = set() if me.is_coordinator else set(me.member_ids)
     return render_template("admin/overlap.html", error=None, found=found, filters=filters,
                            args=request.args, types=TYPES, levels=CLASS_LEVELS, own=own,
-                           heat=heat, percent=percent, class_name=class_name)
+                           heat=heat, percent=percent, class_name=class_name,
+                           counted_at=datetime.fromtimestamp(found.computed_at, UTC)
+                           .strftime("%Y-%m-%d %H:%M UTC"))
 
 
 @bp.get("/overlap.csv")

@@ -28,18 +28,17 @@ _FETCH = 20_000  # rows a cursor hands over at once
 _CACHE_SIZE = 32
 _NO_RECORD = 1 << 62  # above every record id
 _MEMO = 200_000  # class numbers and subjects remembered (folded) before starting afresh
-# The columns read, in cluster order: the database picks the year, classification and
-# subjects out of the stored fields (parsing them once, in C) and hands them over as one
-# short JSON array, ``[year, [[scheme, number], ...], [subject, ...]]``.
+# The columns read, in cluster order. SQLite picks the year, classification and subjects
+# out of the stored fields (parsing them once, in C) and hands them over as one short
+# JSON array, ``[year, [[scheme, number], ...], [subject, ...]]``; PostgreSQL hands over
+# the fields' text, which orjson parses quicker than the server's json operators or a
+# cast to jsonb (1.3 s, 3 s and 5 s for 200,000 records).
 _SCAN = {
     "sqlite": "SELECT id, cluster_id, source_id, work_type,"
               " json_extract(fields, '$.year', '$.classification', '$.subjects')"
               " FROM record WHERE deleted = 0 ORDER BY cluster_id",
-    "postgresql": "SELECT id, cluster_id, source_id, work_type,"
-                  " CASE WHEN fields IS NOT NULL THEN jsonb_build_array(f->'year',"
-                  " f->'classification', f->'subjects')::text END"
-                  " FROM record CROSS JOIN LATERAL (SELECT fields::jsonb AS f) AS parsed"
-                  " WHERE NOT deleted ORDER BY cluster_id",
+    "postgresql": "SELECT id, cluster_id, source_id, work_type, fields::text"
+                  " FROM record WHERE NOT deleted ORDER BY cluster_id",
 }
 # Cheap signs that the answer may have changed: the change counter (every record
 # write), the clusters' change feed, and the members and sources.
@@ -295,6 +294,7 @@ def _compute(engine: Engine, filters: OverlapFilters) -> Overlap:
     top_class: dict[tuple[str, str], tuple[str, str] | None] = {}
     folds: dict[str, str] = {}
     loads = orjson.loads
+    whole = engine.dialect.name == "postgresql"  # the whole fields, not three values
     current: Any = object()
     mask = records = 0
     first = _NO_RECORD
@@ -324,7 +324,14 @@ def _compute(engine: Engine, filters: OverlapFilters) -> Overlap:
             typed = True
         if extra is None:
             continue
-        year, classification, subject_list = loads(extra)
+        values = loads(extra)
+        if whole:
+            if not isinstance(values, dict):  # a JSON null
+                continue
+            year, classification, subject_list = (
+                values.get("year"), values.get("classification"), values.get("subjects"))
+        else:
+            year, classification, subject_list = values
         if not dated and year is not None:
             dated = lo <= year <= hi
         for scheme, number in classification or ():

@@ -152,11 +152,16 @@ def scan(engine: Engine, sql: str) -> int:
     """The baseline: read every row of ``sql`` through a raw cursor, doing nothing."""
     raw = engine.raw_connection()
     try:
-        cursor = raw.cursor()
+        # server-side on PostgreSQL, as collection_overlap reads (a client-side cursor
+        # would hold every row in memory at once)
+        cursor = (raw.driver_connection.cursor(name="baseline")  # type: ignore[union-attr]
+                  if engine.dialect.name == "postgresql" else raw.cursor())
         cursor.execute(sql)
         count = 0
         while batch := cursor.fetchmany(20_000):
             count += len(batch)
+        cursor.close()
+        raw.rollback()
         return count
     finally:
         raw.close()

@@ -16,6 +16,10 @@ from aggregator.store.models import Member, ServiceRequest, Source
 from aggregator.web.auth import safe_next
 
 NETWORK_WIDE = 403  # pages of the whole network, refused to managers
+# Pages of the whole network every signed-in account may see (managers too).
+EVERY_ACCOUNT = ("/admin/overlap", "/admin/overlap.csv?part=members",
+                 "/admin/overlap.csv?part=matrix", "/admin/overlap.csv?part=duplicated",
+                 "/admin/overlap.csv?part=classes")
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +116,17 @@ def test_the_coordinator_reaches_every_admin_url(net: Network) -> None:
     for method, url, _ in calls(net):
         if method == "GET":
             assert send(coordinator, method, url).status_code == 200, url
+
+
+def test_every_account_sees_the_collection_overlap(net: Network) -> None:
+    endpoints = {r.endpoint for r in admin_rules(net)}
+    assert {"admin.overlap", "admin.overlap_csv"} <= endpoints
+    for url in EVERY_ACCOUNT:
+        anonymous = net.client().get(url)
+        assert anonymous.status_code == 302, url
+        assert anonymous.headers["Location"].startswith("/login"), url
+        for email in (MANAGER_A, MANAGER_B, COORDINATOR):
+            assert net.client(email).get(url).status_code == 200, (email, url)
 
 
 def test_every_admin_form_refuses_a_missing_or_foreign_csrf_token(net: Network) -> None:

@@ -670,6 +670,77 @@ INDONESIAN: dict[str, str] = {
     "other member, so that members buy less of the same.":
         "Pengelola melihat berapa bagian koleksinya yang unik dan apa yang sama dengan "
         "setiap anggota lain, agar anggota tidak membeli bahan yang sama.",
+    # -- Collection overlap (issue 14: coordinated acquisition) --
+    "Which works each member alone holds and which it shares with others, so that members can "
+    "coordinate what they buy. A work is a group of duplicate records; a member holds it when one "
+    "of its live records is in the group.":
+        "Karya mana yang hanya dimiliki satu anggota dan mana yang dimiliki bersama anggota lain, "
+        "agar anggota dapat mengoordinasikan pengadaan. Satu karya adalah sekelompok cantuman "
+        "duplikat; anggota memilikinya bila salah satu cantumannya yang masih aktif ada dalam "
+        "kelompok itu.",
+    "Filter": "Saring",
+    "All types": "Semua jenis",
+    "First year": "Tahun awal",
+    "Last year": "Tahun akhir",
+    "Classes": "Kelas",
+    "DDC hundreds, UDC main classes": "Ratusan DDC, kelas utama UDC",
+    "DDC tens, UDC two digits": "Puluhan DDC, dua angka UDC",
+    "Download as CSV:": "Unduh sebagai CSV:",
+    "members": "anggota",
+    "shared works": "karya bersama",
+    "most widely held works": "karya yang paling banyak dimiliki",
+    "classes and subjects": "kelas dan subjek",
+    "{n} works match the filter.": "{n} karya sesuai dengan saringan.",
+    "Counted at {when}; counted again when the catalogue changes, at most every five "
+    "minutes.":
+        "Dihitung pada {when}; dihitung ulang bila katalog berubah, paling sering lima menit "
+        "sekali.",
+    "Works per member": "Karya per anggota",
+    "Works": "Karya",
+    "Unique works": "Karya unik",
+    "Unique share": "Persentase unik",
+    "your library": "perpustakaan Anda",
+    "No members yet.": "Belum ada anggota.",
+    "Works shared by two members: each cell counts the works the row member shares with the "
+    "column member, with their share of the row member's works; darker cells share more.":
+        "Karya yang dimiliki dua anggota: setiap sel menghitung karya yang dimiliki anggota baris "
+        "bersama anggota kolom, dengan persentasenya dari karya anggota baris; sel yang lebih "
+        "gelap berbagi lebih banyak.",
+    "The most widely held works": "Karya yang paling banyak dimiliki",
+    "(no title)": "(tanpa judul)",
+    "No work is held by more than one member.": "Tidak ada karya yang dimiliki lebih dari satu "
+    "anggota.",
+    "Classes held by one member or by none": "Kelas yang hanya dimiliki satu anggota atau tidak "
+    "dimiliki siapa pun",
+    "Class": "Kelas",
+    "no member": "tidak ada anggota",
+    "Every class is held by at least two members.": "Setiap kelas dimiliki sedikitnya dua anggota.",
+    "Subjects held by one member only (most works first)":
+        "Subjek yang hanya dimiliki satu anggota (karya terbanyak dahulu)",
+    "No subject is held by one member only.": "Tidak ada subjek yang hanya dimiliki satu anggota.",
+    "Unknown type: {value}.": "Jenis tidak dikenal: {value}.",
+    "Unknown class level: {value}.": "Tingkat kelas tidak dikenal: {value}.",
+    "The first year comes after the last year.": "Tahun awal jatuh setelah tahun akhir.",
+    "{field}: give a year between {low} and {high}.": "{field}: isikan tahun antara {low} dan "
+    "{high}.",
+    "Unknown part: {value} (members, matrix, duplicated, classes).":
+        "Bagian tidak dikenal: {value} (members, matrix, duplicated, classes).",
+    "Computer science, information and general works": "Ilmu komputer, informasi dan karya umum",
+    "Philosophy and psychology": "Filsafat dan psikologi",
+    "Religion": "Agama",
+    "Social sciences": "Ilmu sosial",
+    "Science": "Ilmu murni",
+    "Technology": "Teknologi (ilmu terapan)",
+    "Arts and recreation": "Kesenian dan rekreasi",
+    "Literature": "Kesusastraan",
+    "History and geography": "Sejarah dan geografi",
+    "Science and knowledge, information, librarianship": "Ilmu pengetahuan, informasi, "
+    "kepustakawanan",
+    "Mathematics and natural sciences": "Matematika dan ilmu pengetahuan alam",
+    "Applied sciences, medicine and technology": "Ilmu terapan, kedokteran dan teknologi",
+    "The arts, recreation and sport": "Kesenian, rekreasi dan olahraga",
+    "Language, linguistics and literature": "Bahasa, linguistik dan kesusastraan",
+    "Geography, biography and history": "Geografi, biografi dan sejarah",
 }
 
 # Controlled types (normalize/vocab.py) in Indonesian.

@@ -24,6 +24,7 @@ from aggregator.store.overlap import (
     class_of,
     clear_cache,
     collection_overlap,
+    counting,
 )
 from aggregator.web.admin.overlap import csv_cell
 from portal import html, one, text_of
@@ -165,6 +166,22 @@ def test_the_cache_follows_the_store(net: Engine) -> None:
     assert after.works == 5
     assert [(m.slug, m.works, m.unique) for m in after.members] == [
         ("a", 2, 0), ("b", 3, 0), ("c", 4, 2)]
+
+
+def test_pages_get_the_last_figures_at_once_while_they_are_counted_again(
+        net: Engine) -> None:
+    first = collection_overlap(net, stale_ok=True)  # never asked: waits for its count
+    assert first.works == 6
+    with connect(net) as conn:
+        sid = source_of(conn, "a")
+    run_id = runs.start_run(net, sid, "full", "test")
+    write_page(net, PageWrite(sid, run_id, PREFIX, [
+        HarvestedRecord("a:4", "2024-02-01", True, (), None)], None))  # a withdraws W4
+    assert collection_overlap(net, stale_ok=True) is first  # at once: the last figures
+    after = collection_overlap(net)  # waits for the count under way
+    assert after is not first and after.works == 5
+    assert not counting(net)
+    assert collection_overlap(net, stale_ok=True) is after
 
 
 def test_a_removed_members_records_count_for_nobody(net: Engine) -> None:

@@ -4,6 +4,7 @@ members share, the most widely held works, and classes or subjects one member or
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,9 @@ from aggregator.store.models import Member, Record, Source
 
 __all__ = ["CLASS_LEVELS", "MAX_AGE", "ClassHolding", "DuplicatedWork", "MemberOverlap",
            "Overlap", "OverlapFilters", "SubjectHolding", "class_of", "clear_cache",
-           "collection_overlap"]
+           "collection_overlap", "counting"]
+
+logger = logging.getLogger(__name__)
 
 CLASS_LEVELS = ("hundreds", "tens")
 MAX_AGE = 300.0  # seconds a cached result is served while the store seems unchanged
@@ -164,10 +167,13 @@ def clear_cache() -> None:
 
 
 def collection_overlap(engine: Engine, filters: OverlapFilters | None = None, *,
-                       max_age: float = MAX_AGE) -> Overlap:
+                       max_age: float = MAX_AGE, stale_ok: bool = False) -> Overlap:
     """The overlap under ``filters``, from the cache while the store shows no change and
     the result is younger than ``max_age`` seconds, else in one pass over the live
     records in cluster order.
+
+    With ``stale_ok`` (the pages), an outdated cached result is answered at once while a
+    thread counts again; only a question never asked before waits for its count.
 
     A work is a cluster (a live record not clustered is a work of its own); a member
     holds it when a live record of one of its sources is in it. A work counts when one
@@ -182,18 +188,55 @@ def collection_overlap(engine: Engine, filters: OverlapFilters | None = None, *,
             for idle in [k for k, lock in _GATES.items() if not lock.locked()]:
                 del _GATES[idle]
         gate = _GATES.setdefault(key, threading.Lock())
+        hit = _CACHE.get(key)
+    if _fresh(hit, signal, max_age):
+        return hit[2]  # type: ignore[index]
+    if stale_ok and hit is not None:
+        if gate.acquire(blocking=False):  # nobody counts yet: count in the background
+            threading.Thread(target=_count_in_background, args=(engine, filters, gate),
+                             name="overlap-count", daemon=True).start()
+        return hit[2]
     with gate:  # the same question asked twice at once is answered once
-        now = time.monotonic()
         with _LOCK:
             hit = _CACHE.get(key)
-        if hit is not None and hit[0] == signal and now - hit[1] < max_age:
-            return hit[2]
-        result = _compute(engine, filters)
-        with _LOCK:
-            if len(_CACHE) >= _CACHE_SIZE:
-                _CACHE.pop(min(_CACHE, key=lambda k: _CACHE[k][1]))
-            _CACHE[key] = (signal, now, result)
-        return result
+        if _fresh(hit, signal, max_age):
+            return hit[2]  # type: ignore[index]
+        return _count(engine, filters)
+
+
+def counting(engine: Engine, filters: OverlapFilters | None = None) -> bool:
+    """Whether the overlap under ``filters`` is being counted now."""
+    with _LOCK:
+        gate = _GATES.get((str(engine.url), filters or OverlapFilters()))
+    return gate is not None and gate.locked()
+
+
+def _fresh(hit: tuple[tuple[Any, ...], float, Overlap] | None, signal: tuple[Any, ...],
+           max_age: float) -> bool:
+    return hit is not None and hit[0] == signal and time.monotonic() - hit[1] < max_age
+
+
+def _count(engine: Engine, filters: OverlapFilters) -> Overlap:
+    """Count and cache (the caller holds the question's gate)."""
+    with connect(reader(engine)) as conn:  # read before counting: a change meanwhile is
+        signal = tuple(conn.execute(_SIGNAL).one())  # seen by the next question
+    now = time.monotonic()
+    result = _compute(engine, filters)
+    with _LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(min(_CACHE, key=lambda k: _CACHE[k][1]))
+        _CACHE[(str(engine.url), filters)] = (signal, now, result)
+    return result
+
+
+def _count_in_background(engine: Engine, filters: OverlapFilters,
+                         gate: threading.Lock) -> None:
+    try:
+        _count(engine, filters)
+    except Exception:  # the stale figures stay; the next view tries again
+        logger.exception("collection overlap: counting again failed")
+    finally:
+        gate.release()
 
 
 def _rows(engine: Engine) -> Iterator[tuple[Any, ...]]:

@@ -695,6 +695,9 @@ INDONESIAN: dict[str, str] = {
     "minutes.":
         "Dihitung pada {when}; dihitung ulang bila katalog berubah, paling sering lima menit "
         "sekali.",
+    "These figures are being counted again; reload the page in a minute for new ones.":
+        "Angka ini sedang dihitung ulang; muat ulang halaman sebentar lagi untuk angka "
+        "terbaru.",
     "Works per member": "Karya per anggota",
     "Works": "Karya",
     "Unique works": "Karya unik",

@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from flask import Response, render_template, request
 
 from aggregator.normalize.vocab import TYPES
-from aggregator.store.overlap import CLASS_LEVELS, Overlap, OverlapFilters, collection_overlap
+from aggregator.store.overlap import (
+    CLASS_LEVELS,
+    Overlap,
+    OverlapFilters,
+    collection_overlap,
+    counting,
+)
 from aggregator.web.admin.access import account, bp
 from aggregator.web.i18n import gettext as _
 from aggregator.web.state import portal
@@ -111,11 +117,12 @@ def overlap() -> tuple[str, int] | str:
         return render_template("admin/overlap.html", error=str(exc), found=None,
                                filters=OverlapFilters(), args=request.args, types=TYPES,
                                levels=CLASS_LEVELS, own=set()), 400
-    found = collection_overlap(portal().engine, filters)
+    found = collection_overlap(portal().engine, filters, stale_ok=True)
     own = set() if me.is_coordinator else set(me.member_ids)
     return render_template("admin/overlap.html", error=None, found=found, filters=filters,
                            args=request.args, types=TYPES, levels=CLASS_LEVELS, own=own,
                            heat=heat, percent=percent, class_name=class_name,
+                           recounting=counting(portal().engine, filters),
                            counted_at=datetime.fromtimestamp(found.computed_at, UTC)
                            .strftime("%Y-%m-%d %H:%M UTC"))
 
@@ -132,7 +139,7 @@ def overlap_csv() -> Response:
         filters = parse_filters(request.args)
     except BadFilter as exc:
         return Response(str(exc) + "\n", status=400, mimetype="text/plain")
-    found = collection_overlap(portal().engine, filters)
+    found = collection_overlap(portal().engine, filters, stale_ok=True)
     out = io.StringIO()
     writer = csv.writer(out)
     for row in _ROWS[part](found):

@@ -159,3 +159,9 @@ def query_pairs(params: SearchParams, *, drop: Iterable[tuple[str, str]] = (),
 @lru_cache(maxsize=8192)  # a results page builds ~70 links from the same few pairs
 def _pair(key: str, value: str) -> str:
     return urlencode([(key, value)])
+
+
+def page_number(args: MultiDict[str, str]) -> int:
+    """The ``page`` argument of a list as a page number from 1 (nonsense is page 1)."""
+    raw = args.get("page", "1")
+    return max(int(raw), 1) if raw.isdigit() and len(raw) < 6 else 1

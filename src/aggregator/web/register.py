@@ -19,15 +19,16 @@ from flask import Blueprint, redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response
 from wtforms import EmailField, Field, StringField, URLField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import ValidationError
 
 from aggregator.endpoints import probe, registrable_url
 from aggregator.errors import RefusedURL, UserInputError
-from aggregator.store import applications, catalog, users
+from aggregator.store import applications, catalog
 from aggregator.store.applications import SIZES
 from aggregator.store.db import session_scope
 from aggregator.web import limits
 from aggregator.web.admin.report import explain, platform_name, summary
+from aggregator.web.formchecks import at_most, email_address, required
 from aggregator.web.i18n import current_language
 from aggregator.web.i18n import gettext as _
 from aggregator.web.state import portal
@@ -36,23 +37,7 @@ bp = Blueprint("register", __name__)
 SENT = "applied"  # the session key holding the id of the applicant's application
 
 
-def _required(form: FlaskForm, field: Field) -> None:
-    if not (field.data or "").strip():
-        raise StopValidation(_("Please fill in this field."))
 
-
-def _at_most(limit: int) -> Any:
-    def check(form: FlaskForm, field: Field) -> None:
-        if len(field.data or "") > limit:
-            raise StopValidation(_("At most {n} characters.", n=limit))
-    return check
-
-
-def _email(form: FlaskForm, field: Field) -> None:
-    try:
-        users.normalise_email(field.data or "")
-    except UserInputError:
-        raise ValidationError(_("This is not an email address.")) from None
 
 
 def _web_address(form: FlaskForm, field: Field) -> None:
@@ -67,11 +52,11 @@ def _web_address(form: FlaskForm, field: Field) -> None:
 class RegisterForm(FlaskForm):  # type: ignore[misc]
     """``name``, ``homepage``, ``contact_email``, ``base_url`` (and ``csrf_token``)."""
 
-    name = StringField("name", validators=[_required, _at_most(SIZES["name"])])
-    homepage = URLField("homepage", validators=[_at_most(SIZES["homepage"]), _web_address])
+    name = StringField("name", validators=[required, at_most(SIZES["name"])])
+    homepage = URLField("homepage", validators=[at_most(SIZES["homepage"]), _web_address])
     contact_email = EmailField("contact_email", validators=[
-        _required, _at_most(SIZES["contact_email"]), _email])
-    base_url = URLField("base_url", validators=[_required, _at_most(SIZES["base_url"])])
+        required, at_most(SIZES["contact_email"]), email_address])
+    base_url = URLField("base_url", validators=[required, at_most(SIZES["base_url"])])
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -10,13 +10,11 @@ referrer (the token is in their URL).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response
 from wtforms import EmailField, Field, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import StopValidation
 
 from aggregator.errors import UserInputError
 from aggregator.request_notices import request_made
@@ -24,6 +22,7 @@ from aggregator.store import requests
 from aggregator.store.db import session_scope
 from aggregator.store.requests import SIZES, Holder
 from aggregator.web import limits, queries
+from aggregator.web.formchecks import at_most, email_address, required
 from aggregator.web.i18n import gettext as _
 from aggregator.web.queries import RecordPage
 from aggregator.web.state import portal
@@ -35,24 +34,7 @@ PRIVATE_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-r
 request_per_client = limits.from_setting("request_rate_limit", "hour")
 
 
-def _required(form: FlaskForm, field: Field) -> None:
-    if not (field.data or "").strip():
-        raise StopValidation(_("Please fill in this field."))
 
-
-def _at_most(limit: int) -> Any:
-    def check(form: FlaskForm, field: Field) -> None:
-        if len(field.data or "") > limit:
-            raise StopValidation(_("At most {n} characters.", n=limit))
-    return check
-
-
-def _email(form: FlaskForm, field: Field) -> None:
-    from aggregator.store import users
-    try:
-        users.normalise_email(field.data or "")
-    except UserInputError:
-        raise ValidationError(_("This is not an email address.")) from None
 
 
 def _home_typed(form: FlaskForm, field: Field) -> None:
@@ -70,13 +52,13 @@ class RequestForm(FlaskForm):  # type: ignore[misc]
     ``home_other``, ``note`` (and ``csrf_token``)."""
 
     kind = RadioField("kind")
-    name = StringField("name", validators=[_required, _at_most(SIZES["patron_name"])])
-    email = EmailField("email", validators=[_required, _at_most(SIZES["patron_email"]),
-                                            _email])
+    name = StringField("name", validators=[required, at_most(SIZES["patron_name"])])
+    email = EmailField("email", validators=[required, at_most(SIZES["patron_email"]),
+                                            email_address])
     home = SelectField("home", validators=[_chosen])
-    home_other = StringField("home_other", validators=[_at_most(SIZES["home_library"]),
+    home_other = StringField("home_other", validators=[at_most(SIZES["home_library"]),
                                                        _home_typed])
-    note = TextAreaField("note", validators=[_at_most(SIZES["note"])])
+    note = TextAreaField("note", validators=[at_most(SIZES["note"])])
 
 
 def _holders(page: RecordPage) -> dict[str, Holder]:

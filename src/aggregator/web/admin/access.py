@@ -8,7 +8,11 @@ from typing import cast
 
 from flask import Blueprint, abort
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
+from aggregator.errors import UserInputError
+from aggregator.store import catalog
+from aggregator.store.models import Member
 from aggregator.store.users import AccountView
 from aggregator.web.auth import login_manager, signed_in
 
@@ -45,3 +49,14 @@ def member_allowed(member_id: int | None) -> AccountView:
     if member_id is None or not found.may_manage(member_id):
         abort(404)
     return found
+
+
+def managed_member(session: Session, slug: str) -> Member:
+    """Member ``slug``, when the account may manage it; 404 otherwise (unknown and
+    removed members too)."""
+    try:
+        member = catalog.get_member(session, slug)
+    except UserInputError:
+        abort(404)
+    member_allowed(member.id if member.status != "removed" else None)
+    return member

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
 from aggregator.errors import UserInputError
 from aggregator.store import catalog, sources
 from aggregator.store.db import session_scope
 from aggregator.store.models import MEMBER_KINDS
-from aggregator.web.admin.access import bp, member_allowed
+from aggregator.web.admin.access import bp, managed_member
 from aggregator.web.i18n import gettext as _
 from aggregator.web.state import portal
 
@@ -20,11 +20,7 @@ MAX_INPUT = 4000  # longer than any column: the store says which field is too lo
 def _member_or_404(slug: str) -> dict[str, str]:
     """The member's fields as the form shows them, when the account may manage it."""
     with session_scope(portal().engine) as session:
-        try:
-            member = catalog.get_member(session, slug)
-        except UserInputError:
-            abort(404)
-        member_allowed(member.id if member.status != "removed" else None)
+        member = managed_member(session, slug)
         values = {name: getattr(member, name) or "" for name in FIELDS}
         values["id"] = str(member.id)
         values["accepts_requests"] = member.accepts_requests or "none"

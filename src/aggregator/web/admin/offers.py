@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers.response import Response
@@ -19,13 +19,14 @@ from aggregator.offer_files import (
     OfferFileError,
     parse_offer_file,
 )
-from aggregator.store import catalog, offers
+from aggregator.store import offers
 from aggregator.store.db import reader, session_scope
 from aggregator.store.models import OFFER_CONDITIONS
 from aggregator.store.offers import NOTE_MAX, OfferView
-from aggregator.web.admin.access import bp, member_allowed
+from aggregator.web.admin.access import bp, managed_member, member_allowed
 from aggregator.web.auth import login_manager, signed_in
 from aggregator.web.i18n import gettext as _
+from aggregator.web.params import page_number
 from aggregator.web.state import portal
 
 PER_PAGE = 50
@@ -35,14 +36,8 @@ MAX_FIELD = 4000  # longer than any column: the store says which value is too lo
 def _member(slug: str) -> tuple[int, str]:
     """The member's id and name, when the account may manage it; 404 otherwise."""
     with session_scope(reader(portal().engine)) as session:
-        try:
-            member = catalog.get_member(session, slug)
-        except UserInputError:
-            abort(404)
-        found = (member.id, member.name) if member.status != "removed" else None
-    member_allowed(found[0] if found else None)
-    assert found is not None
-    return found
+        member = managed_member(session, slug)
+        return member.id, member.name
 
 
 def _offer(offer_id: int) -> OfferView:
@@ -54,16 +49,11 @@ def _offer(offer_id: int) -> OfferView:
     return found
 
 
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() and len(raw) < 6 else 1
-
-
 def _list(slug: str, status: int = 200, problems: list[str] | None = None,
           upload_error: str | None = None) -> tuple[str, int]:
     member_id, name = _member(slug)
     with session_scope(reader(portal().engine)) as session:
-        listed = offers.member_offers(session, member_id, _page(), PER_PAGE)
+        listed = offers.member_offers(session, member_id, page_number(request.args), PER_PAGE)
     return render_template(
         "admin/offers.html", slug=slug, name=name, listed=listed, problems=problems or [],
         upload_error=upload_error, max_kib=MAX_FILE_BYTES // 1024, max_items=MAX_ITEMS,

@@ -15,13 +15,13 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from aggregator.errors import UserInputError
 from aggregator.request_notices import request_answered
-from aggregator.store import catalog, request_figures, requests
+from aggregator.store import request_figures, requests
 from aggregator.store.db import session_scope
 from aggregator.store.models import ACCEPTS_REQUESTS, REQUEST_STATUSES
 from aggregator.store.request_figures import FigureRow
 from aggregator.store.requests import SIZES, RequestConflict, RequestView
 from aggregator.store.users import AccountView
-from aggregator.web.admin.access import account, bp, member_allowed
+from aggregator.web.admin.access import account, bp, managed_member
 from aggregator.web.i18n import gettext as _
 from aggregator.web.state import portal
 
@@ -148,11 +148,7 @@ def requests_figures_csv() -> Response:
 def member_requests(slug: str) -> WerkzeugResponse:
     """Save which requests the member takes and its conditions."""
     with session_scope(portal().engine) as session:
-        try:
-            member = catalog.get_member(session, slug)
-        except UserInputError:
-            abort(404)
-        member_allowed(member.id if member.status != "removed" else None)
+        managed_member(session, slug)
     accepts = request.form.get("accepts_requests", "")[:20]
     conditions = request.form.get("request_conditions", "")[:SIZES["request_conditions"] + 1]
     try:

@@ -16,6 +16,7 @@ from aggregator.store.sources import SourceDetail
 from aggregator.web.admin.access import bp, member_allowed
 from aggregator.web.charts import bar_chart
 from aggregator.web.i18n import gettext as _
+from aggregator.web.params import page_number
 from aggregator.web.state import portal
 
 RUNS_PER_PAGE = sources.RUNS_SHOWN
@@ -36,16 +37,11 @@ def _allowed_source(source_id: int) -> SourceDetail:
     return found
 
 
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() and len(raw) < 6 else 1
-
-
 @bp.get("/sources/<int:source_id>")
 def source(source_id: int) -> str:
     """A source: its schedule, its runs with their notices, its records by month."""
     found = _allowed_source(source_id)
-    page = _page()
+    page = page_number(request.args)
     with session_scope(portal().engine) as session:
         runs = sources.recent_runs(session, source_id, RUNS_PER_PAGE,
                                    (page - 1) * RUNS_PER_PAGE)

@@ -25,17 +25,18 @@ import os
 import random
 import secrets
 import statistics
+import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from store_ingest import postgres  # a throwaway database
 
 from aggregator.config import load_settings
 from aggregator.store import catalog
@@ -124,24 +125,6 @@ def run(label: str, engine: Engine, total: int, members: int, repeat: int) -> No
     print(f"  purged {purged[0]:,} requests on the first run")
 
 
-@contextmanager
-def postgres(raw: str) -> Iterator[Engine]:
-    admin = make_url(raw).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"aggregator_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(raw).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(load_settings(environ={}, database_url=url))
-    try:
-        init_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=50_000)
@@ -158,6 +141,7 @@ def main() -> None:
     raw = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
     if raw:
         with postgres(raw) as pg:
+            init_schema(pg)
             run("PostgreSQL", pg, args.requests, args.members, args.repeat)
 
 

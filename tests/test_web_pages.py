@@ -927,6 +927,18 @@ def test_the_demos_home_page_shows_real_looking_new_records(tmp_path: Path) -> N
                 select(Record.identifier).where(Record.identifier.like("oai:slims/%")))]
         assert f"oai:slims/{max(slims)}" in newest
         assert not any(i.endswith("-baru") for i in newest)
+        # the cooperation services are switched on: request links and an exchange list
+        exchange = html(app.test_client().get("/exchange"))
+        offered = exchange.xpath("//main//a[starts-with(@href, '/exchange/')]/@href")
+        assert len(set(offered)) == 3
+        with Session(engine) as session:
+            sukamaju = session.scalar(
+                select(Record.id).join(Source, Source.id == Record.source_id)
+                .join(Member, Member.id == Source.member_id)
+                .where(Member.slug == "perpusda-sukamaju", ~Record.deleted))
+        record = html(app.test_client().get(f"/records/{sukamaju}"))
+        assert record.xpath(
+            f"//a[@href='/records/{sukamaju}/request/perpusda-sukamaju']")
     finally:
         app.extensions["aggregator"].index.close()
         engine.dispose()

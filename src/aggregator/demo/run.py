@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.config import Settings
 from aggregator.console import table
+from aggregator.demo.cooperation import open_services
 from aggregator.demo.network import DemoMember, start_network
 from aggregator.demo.oaiserver import OAIServer
 from aggregator.demo.samples import SampleRecord
@@ -107,6 +108,7 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
         echo("\nNext harvest (incremental: only what changed since the last one):")
         failed += _harvest_all(engine, settings, source_ids, echo, index)
 
+        taking, offered = open_services(engine)
         with Session(engine) as session:
             rows = catalog.list_members(session)
         echo("\nThe union catalogue now holds:")
@@ -116,6 +118,9 @@ def run_demo(settings: Settings, data_dir: Path, echo: Callable[[str], None],
              f"stored in {data_dir / 'aggregator.sqlite3'}")
         echo(f"Search index ({settings.search_backend}): {index.count()} works; "
              f"{_held_by_several(index)} of them held by more than one member.")
+        echo(f"Cooperation services: {taking} members take interlibrary requests (a link on "
+             f"their records' pages); {offered} items offered at /exchange; new acquisitions "
+             "at /new.")
         echo(f"Look around with: AGGREGATOR_DATA_DIR={data_dir} aggregator search pendidikan")
         if portal_server is not None:
             from aggregator.web import create_app

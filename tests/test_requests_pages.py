@@ -172,13 +172,17 @@ def test_the_holders_manager_answers_and_the_patron_follows(tmp_path: Path) -> N
     assert f'href="/admin/requests/{made.id}"' in listed
     base = f"/admin/requests/{made.id}"
     refused = post(manager, base + "/decline", reason="")
-    assert "Nothing was saved: the reason is empty" in refused
+    assert "Nothing was saved: say why the request is declined" in refused
     accepted = post(manager, base + "/accept", reason="Sent by Friday.")
     assert "The answer is saved." in accepted
     page = patron.get(status_url + "?lang=en").text
     assert "Accepted" in page and "Sent by Friday." in page
     again = post(manager, base + "/accept")
-    assert "Nothing was changed: request" in again and "is accepted" in again
+    assert "Nothing was changed: the request is already accepted." in again
+    again_id = manager.post(base + "/accept?lang=id", data={
+        "csrf_token": token(manager, "/admin/")}).headers["Location"]
+    assert "Tidak ada yang diubah: permintaan ini sudah diterima." in manager.get(
+        again_id + "?lang=id").text
     post(manager, base + "/fulfil")
     assert "Fulfilled" in patron.get(status_url + "?lang=en").text
     assert f'href="/admin/requests/{made.id}"' in manager.get(

@@ -51,7 +51,11 @@ TOKEN_MAX = 64
 
 class RequestConflict(UserInputError):
     """An answer that does not fit the request's status (answered meanwhile by somebody
-    else, or a step that is not allowed from there)."""
+    else, or a step that is not allowed from there); ``current`` is that status."""
+
+    def __init__(self, message: str, current: str) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +258,7 @@ def answer(session: Session, request_id: int, action: str, *, actor: str,
         if current is None:
             raise UserInputError(f"no request {request_id}")
         raise RequestConflict(f"request {request_id} is {current}: it cannot be "
-                              f"{to} now")
+                              f"{to} now", current)
     session.execute(update(ServiceRequest).where(
         ServiceRequest.id == request_id, ServiceRequest.answered_at.is_(None))
         .values(answered_at=now), execution_options={"synchronize_session": False})

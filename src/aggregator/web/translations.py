@@ -458,7 +458,13 @@ INDONESIAN: dict[str, str] = {
     "No requests.": "Belum ada permintaan.",
     "None": "Tidak ada",
     "Note to the library (optional)": "Catatan untuk perpustakaan (boleh dikosongkan)",
-    "Nothing was changed: {reason}": "Tidak ada yang diubah: {reason}",
+    "Nothing was changed: the request is already {status}.":
+        "Tidak ada yang diubah: permintaan ini sudah {status}.",
+    "Nothing was saved: say why the request is declined (the patron reads it).":
+        "Tidak ada yang disimpan: tuliskan alasan penolakan (pemustaka akan membacanya).",
+    "accepted": "diterima",
+    "declined": "ditolak",
+    "fulfilled": "dipenuhi",
     "Open": "Belum selesai",
     "Patron": "Pemustaka",
     "Request": "Permintaan",

@@ -81,12 +81,18 @@ def answer(request_id: int, action: str) -> WerkzeugResponse:
         abort(403)  # the home library sees the request but does not answer it
     reason = request.form.get("reason", "")[:SIZES["reason"] + 1]
     back = redirect(url_for("admin.request_detail", request_id=request_id))
+    if action == "decline" and not reason.strip():
+        flash(_("Nothing was saved: say why the request is declined (the patron reads it)."),
+              "error")
+        return back
     try:
         with session_scope(portal().engine) as session:
             done = requests.answer(session, request_id, action, actor=me.email,
                                    reason=reason)
     except RequestConflict as exc:
-        flash(_("Nothing was changed: {reason}", reason=str(exc)), "error")
+        now = {"accepted": _("accepted"), "declined": _("declined"),
+               "fulfilled": _("fulfilled")}.get(exc.current, exc.current)
+        flash(_("Nothing was changed: the request is already {status}.", status=now), "error")
         return back
     except UserInputError as exc:
         flash(_("Nothing was saved: {reason}", reason=str(exc)), "error")

@@ -28,7 +28,7 @@ from aggregator.store.db import init_schema, make_engine
 from aggregator.store.models import Record
 from aggregator.store.runs import as_utc
 from aggregator.web import create_app
-from aggregator.web.newacq import safe_cell
+from aggregator.web.spreadsheet import csv_cell
 from portal import Library, cls, harvest_all, html, local_settings, record_id, register, texts
 
 WHEN = datetime(2022, 3, 1, tzinfo=UTC)
@@ -189,7 +189,7 @@ def test_windows_and_filters_are_checked() -> None:
     ("=1+1", "'=1+1"), ("+62 21", "'+62 21"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\t=x", "'\t=x"), ("Buku", "Buku"), ("", ""), ("a=b", "a=b")])
 def test_csv_cells_never_start_a_formula(value: str, cell: str) -> None:
-    assert safe_cell(value) == cell
+    assert csv_cell(value) == cell
 
 
 # -- the portal (SQLite) ----------------------------------------------------------------

@@ -26,7 +26,7 @@ from aggregator.store.overlap import (
     collection_overlap,
     counting,
 )
-from aggregator.web.admin.overlap import csv_cell
+from aggregator.web.spreadsheet import csv_cell
 from portal import html, one, text_of
 
 PREFIX = "oai_dc"

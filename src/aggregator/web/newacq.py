@@ -30,6 +30,7 @@ from aggregator.web.params import (
     query_pairs,
 )
 from aggregator.web.searching import title_pieces
+from aggregator.web.spreadsheet import csv_cell
 from aggregator.web.state import portal
 from aggregator.web.urls import absolute_url
 
@@ -43,7 +44,6 @@ FEED_CACHE = "public, max-age=900"
 LIST_CACHE = "public, max-age=3600"
 CSV_COLUMNS = ("record_url", "title", "authors", "year", "type", "classification",
                "holding_members", "first_harvested")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +273,7 @@ def _csv(scope: Scope) -> Response:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for item in items:
-        writer.writerow([safe_cell(value) for value in (
+        writer.writerow([csv_cell(value) for value in (
             absolute_url("pages.record", record_id=item.record_id), item.title,
             "; ".join(item.creators), "" if item.year is None else str(item.year),
             item.type or "", "; ".join(item.classification),
@@ -285,8 +285,3 @@ def _csv(scope: Scope) -> Response:
     response.headers["Cache-Control"] = LIST_CACHE
     return response
 
-
-def safe_cell(value: str) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-`` or ``@``
-    (which would start a formula) gets a ``'`` before it."""
-    return f"'{value}" if value.startswith(_FORMULA) else value

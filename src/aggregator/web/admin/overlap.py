@@ -20,14 +20,14 @@ from aggregator.store.overlap import (
 )
 from aggregator.web.admin.access import account, bp
 from aggregator.web.i18n import gettext as _
+from aggregator.web.spreadsheet import csv_cell
 from aggregator.web.state import portal
 from aggregator.web.urls import absolute_url
 
-__all__ = ["BadFilter", "class_name", "csv_cell", "heat", "parse_filters"]
+__all__ = ["BadFilter", "class_name", "heat", "parse_filters"]
 
 YEARS = (1000, 2100)  # the years a record's date can give (see normalize/years.py)
 PARTS = ("members", "matrix", "duplicated", "classes")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 # DDC hundreds and UDC main classes, named in English (Indonesian in translations.py).
 CLASS_NAMES: dict[tuple[str, str], str] = {
     ("ddc", "000"): "Computer science, information and general works",
@@ -97,13 +97,6 @@ def class_name(scheme: str, code: str) -> str:
     """The class's name in the page's language ("" when it has none here)."""
     name = CLASS_NAMES.get((scheme, code))
     return _(name) if name else ""
-
-
-def csv_cell(value: object) -> object:
-    """A text cell a spreadsheet would read as a formula, made plain with ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
 
 
 @bp.get("/overlap")
